@@ -1,0 +1,50 @@
+/**
+ * Named limits for everything an untrusted sender controls. Each has a reason; change them
+ * here, never inline. Sizes are bytes, times are milliseconds.
+ */
+export const LIMITS = {
+  /** Largest message accepted at all (SMTP SIZE, RFC 1870); an intent may only lower it. Covers a 35 MB CAD file after base64. */
+  MAX_MESSAGE_BYTES: 50 * 1024 * 1024,
+  /** Total header bytes across all MIME parts: legitimate mail stays far below; a 2 MiB header is an attack. */
+  MAX_HEADER_BYTES: 1024 * 1024,
+  /** Header fields in the top-level header: real mail has tens to a few hundred (long Received chains). */
+  MAX_HEADER_FIELDS: 2000,
+  /** Physical lines in the top-level header, counting folded continuations: bounds header parsing work. */
+  MAX_HEADER_LINES: 20000,
+  /** MIME nesting depth: real clients nest under 10; parsers recurse on it. */
+  MAX_MIME_DEPTH: 32,
+  /** MIME parts in one message: a 999-part newsletter is plausible, thousands are a parser DoS. */
+  MAX_MIME_PARTS: 1000,
+  /** Inline message/rfc822 nesting parsed for conditions; deeper ones stay opaque attachments. */
+  MAX_RFC822_DEPTH: 3,
+  /** Recipients per SMTP transaction (RFC 5321 §4.5.3.1.8 requires at least 100 to be accepted before 452). */
+  MAX_RECIPIENTS: 100,
+  /** Concurrent SMTP connections per listener: 2 cores, each connection may hold a message buffer. */
+  MAX_CONNECTIONS: 200,
+  /** Time a client has to say anything after connecting and between commands (RFC 5321 §4.5.3.2 suggests 5 min; spam bots linger). */
+  SMTP_IDLE_MS: 60_000,
+  /** Time for the whole DATA phase to be received: a slow-loris sender cannot hold a slot forever. */
+  SMTP_DATA_MS: 10 * 60_000,
+  /** Time a client has to send EHLO/HELO after the greeting. */
+  SMTP_GREETING_MS: 30_000,
+  /** One DNS query, including retries: past this the stage is a temperror (451 4.4.3), never a pass. */
+  DNS_QUERY_MS: 5_000,
+  /** Whole authentication stage (SPF with up to 10 look-ups, DKIM keys, DMARC, ARC). */
+  AUTH_STAGE_MS: 20_000,
+  /** Largest DNS answer cached, and for how long at most, whatever the TTL says. */
+  DNS_CACHE_MAX_TTL_S: 3600,
+  /** Negative answers (NXDOMAIN/NODATA) are cached this long at most (RFC 2308 §5). */
+  DNS_NEGATIVE_TTL_S: 300,
+  /** DNS cache entries kept; least recently used ones go first. */
+  DNS_CACHE_ENTRIES: 10_000,
+  /** A policy file larger than this is refused: intents are short YAML. */
+  MAX_POLICY_FILE_BYTES: 256 * 1024,
+  /** Rendered template output cap: a template cannot blow up into megabytes. */
+  MAX_TEMPLATE_OUTPUT: 1024 * 1024,
+  /** Regex `matches` conditions run on at most this many characters (ReDoS bound). */
+  MAX_MATCH_INPUT: 64 * 1024,
+  /** Body text considered by `body` conditions. */
+  MAX_BODY_CONDITION_CHARS: 1024 * 1024,
+} as const;
+
+export type LimitName = keyof typeof LIMITS;
