@@ -45,6 +45,22 @@ export const LIMITS = {
   MAX_MATCH_INPUT: 64 * 1024,
   /** Body text considered by `body` conditions. */
   MAX_BODY_CONDITION_CHARS: 1024 * 1024,
+  /** Audit records read per page when verifying a chain: bounds memory while streaming millions of records. */
+  AUDIT_VERIFY_PAGE: 1000,
+  /** Records appended before a signed checkpoint is due: bounds the unsigned tail an attacker could rewrite. */
+  AUDIT_CHECKPOINT_EVERY: 64,
+  /** Age after which the next append signs a checkpoint, however few records came since: bounds the unsigned tail in time. */
+  AUDIT_CHECKPOINT_MAX_AGE_MS: 10_000,
+  /** Nesting depth canonical JSON accepts: audit events are a few levels deep; deeper input (or a cycle) is refused, not a stack overflow. */
+  CANONICAL_JSON_MAX_DEPTH: 100,
+  /** Connections in the PostgreSQL pool per process: 2 cores, and many nodes share one server's max_connections. */
+  DB_POOL_MAX: 10,
+  /** Wait for the migration advisory lock (other nodes migrating) before giving up instead of hanging start-up. */
+  DB_MIGRATION_LOCK_WAIT_MS: 120_000,
+  /** Rate-limit hits between two sweeps of expired counters: keeps the sweep off the hot path. */
+  RATE_SWEEP_EVERY: 256,
+  /** Expired counters deleted per sweep: one bounded statement, never a long table scan under load. */
+  RATE_SWEEP_BATCH: 1000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
