@@ -61,6 +61,20 @@ export const LIMITS = {
   RATE_SWEEP_EVERY: 256,
   /** Expired counters deleted per sweep: one bounded statement, never a long table scan under load. */
   RATE_SWEEP_BATCH: 1000,
+  /** YAML aliases expanded per policy file: anchors are handy, but a "billion laughs" file must not expand without bound. */
+  MAX_POLICY_YAML_ALIASES: 100,
+  /** Policy files read from one folder: real deployments have tens to hundreds; more is a mistake or an attack. */
+  MAX_POLICY_FILES: 10_000,
+  /** Nesting depth of a policy document (if/then and all/any/not recurse): real policies nest a few levels. */
+  MAX_POLICY_DEPTH: 64,
+  /** Length of a `matches` pattern or a `redact` pattern in a policy: long patterns are unreadable and costly to run. */
+  MAX_MATCH_PATTERN_CHARS: 1000,
+  /** Characters of a fact value shown in a condition trace (simulate, audit): a 1 MiB body must not bloat the report. */
+  MAX_TRACE_VALUE_CHARS: 200,
+  /** Upper bound for a step's `timeout` parameter: a stuck webhook must not hold a worker for long. */
+  MAX_STEP_TIMEOUT_MS: 120_000,
+  /** Upper bound for a FileLink `ttl`: links are for handing files over, not for permanent hosting (GDPR Art. 5(1)(e)). */
+  MAX_FILELINK_TTL_MS: 90 * 24 * 3600_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
