@@ -75,6 +75,16 @@ export const LIMITS = {
   MAX_STEP_TIMEOUT_MS: 120_000,
   /** Upper bound for a FileLink `ttl`: links are for handing files over, not for permanent hosting (GDPR Art. 5(1)(e)). */
   MAX_FILELINK_TTL_MS: 90 * 24 * 3600_000,
+  /** CNAME hops followed for one DNS question: real chains are one to three long; a loop must end (RFC 1034 §3.6.2). */
+  DNS_MAX_CNAME_CHAIN: 8,
+  /** One UDP try before the next server is asked: a lost datagram must not use up the whole DNS_QUERY_MS budget. */
+  DNS_ATTEMPT_MS: 1_500,
+  /** Passes over the configured DNS servers for one question (RFC 1035 §4.2.1 retransmission), bounded by DNS_QUERY_MS. */
+  DNS_UDP_ROUNDS: 2,
+  /** Largest DNS response read over TCP (the 2-byte length prefix allows 65535, RFC 1035 §4.2.2). */
+  DNS_TCP_MAX_BYTES: 65_535,
+  /** A static DNS zone file (INTENTMAIL_DNS_ZONE) is a handful of records for tests and demos; megabytes are a mistake. */
+  MAX_ZONE_FILE_BYTES: 1024 * 1024,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
