@@ -43,10 +43,17 @@ export async function signMessage(raw: string | Buffer, opts: SignOptions): Prom
     selector: opts.selector,
     privateKey: opts.privateKey,
     canonicalization: 'relaxed/relaxed',
-    ...(opts.algorithm ? { algorithm: opts.algorithm } : {}),
     ...(opts.signTime ? { signTime: opts.signTime } : {}),
     ...(opts.expires ? { expires: opts.expires } : {}),
     ...(opts.headerList ? { headerList: opts.headerList } : {}),
+    signatureData: [
+      {
+        signingDomain: opts.domain,
+        selector: opts.selector,
+        privateKey: opts.privateKey,
+        ...(opts.algorithm ? { algorithm: opts.algorithm } : {}),
+      },
+    ],
   });
   if (!result.signatures) {
     throw new Error(`dkimSign made no signature: ${result.errors.map((e) => e.err?.message).join('; ')}`);

@@ -82,6 +82,8 @@ export function udpResolver(opts: UdpResolverOptions): Resolver {
   }
   const budget = opts.timeoutMs ?? LIMITS.DNS_QUERY_MS;
   const clock = opts.clock ?? systemClock;
+  // Each try gets an equal share of the budget (capped), so every server is asked in every round.
+  const attemptMs = Math.min(LIMITS.DNS_ATTEMPT_MS, budget / (servers.length * LIMITS.DNS_UDP_ROUNDS));
 
   return {
     async resolve(name: string, type: DnsType): Promise<DnsAnswer> {
@@ -93,7 +95,7 @@ export function udpResolver(opts: UdpResolverOptions): Resolver {
       }
       let minTtl = Number.POSITIVE_INFINITY;
       for (let hop = 0; hop <= LIMITS.DNS_MAX_CNAME_CHAIN; hop++) {
-        const reply = await ask(servers, qname, type, deadline, clock);
+        const reply = await ask(servers, qname, type, deadline, attemptMs, clock);
         if (reply.kind === 'temperror') return { status: 'temperror', reason: reply.reason };
         const outcome = interpret(reply.packet, qname, type);
         if (outcome.kind === 'follow') {
@@ -114,7 +116,7 @@ export function udpResolver(opts: UdpResolverOptions): Resolver {
 type Reply = { kind: 'reply'; packet: DecodedPacket } | { kind: 'temperror'; reason: string };
 
 /** Tries each server in turn (LIMITS.DNS_UDP_ROUNDS passes) until one gives a usable reply or the budget is spent. */
-async function ask(servers: DnsServer[], qname: string, type: DnsType, deadline: number, clock: Clock): Promise<Reply> {
+async function ask(servers: DnsServer[], qname: string, type: DnsType, deadline: number, attemptMs: number, clock: Clock): Promise<Reply> {
   let lastProblem = 'no DNS server answered';
   for (let round = 0; round < LIMITS.DNS_UDP_ROUNDS; round++) {
     for (const server of servers) {
@@ -123,7 +125,7 @@ async function ask(servers: DnsServer[], qname: string, type: DnsType, deadline:
       const id = randomInt(0, 0x10000);
       const query = buildQuery(id, qname, type);
       const where = `${server.host}:${server.port}`;
-      let result = await udpExchange(server, query, id, qname, type, Math.min(LIMITS.DNS_ATTEMPT_MS, left));
+      let result = await udpExchange(server, query, id, qname, type, Math.min(attemptMs, left));
       if (result.kind === 'reply' && result.packet.flag_tc) {
         // Truncated: the full answer is only available over TCP (RFC 7766 §5, RFC 1035 §4.2.1).
         const tcpLeft = deadline - clock.now().getTime();
