@@ -28,7 +28,7 @@ export function parseAuthResults(value: string): ParsedAuthResults {
     instance = Number(first[1]);
     segments.shift();
   }
-  const authservId = unquote((segments.shift() ?? '').split(/\s+/)[0] ?? '');
+  const authservId = unquote(/^("(?:[^"\\]|\\.)*"|\S*)/.exec(segments.shift() ?? '')?.[1] ?? '');
   const entries: AuthResultEntry[] = [];
   for (const segment of segments) {
     const pairs = [...segment.matchAll(/([^\s=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s"]+)/g)];

@@ -59,6 +59,9 @@ export const MAILAUTH_OPTIONS = {
   disableBimi: true,
 } as const satisfies AuthenticateOptions;
 
+/** ARC instances run from 1 to 50 (RFC 8617 §4.2.1); anything else is not part of a chain. */
+const MAX_ARC_INSTANCE = 50;
+
 /** Preference when several DKIM signatures disagree: a pass wins, then a retryable temperror. */
 const DKIM_RANK = ['pass', 'temperror', 'fail', 'policy', 'neutral', 'permerror'];
 
@@ -231,7 +234,7 @@ function readArcHeaders(result: AuthenticateResult): ArcHeaders {
     const selector = tags.get('s')?.toLowerCase();
     if (domain && selector) keyNames.push(normalizeDnsName(`${selector}._domainkey.${domain}`));
     const instance = Number(tags.get('i') ?? 0);
-    if (row.key === 'arc-seal' && Number.isInteger(instance) && instance > newestSeal && domain) {
+    if (row.key === 'arc-seal' && Number.isInteger(instance) && instance <= MAX_ARC_INSTANCE && instance > newestSeal && domain) {
       newestSeal = instance;
       sealer = normalizeDnsName(domain);
     }
