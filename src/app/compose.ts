@@ -1,0 +1,156 @@
+/**
+ * The composition root: the one place that turns validated configuration into adapters and
+ * wires them into the core's ports. Everything that can be wrong with the configuration is
+ * found here, before a port is opened, and reported with the variable or file it concerns.
+ */
+import { readFileSync } from 'node:fs';
+import { IntentmailError } from '../core/errors.ts';
+import { type Clock, type Logger, type Resolver, type SignatureVerifier, type Signer, systemClock } from '../core/ports.ts';
+import type { Store } from '../core/store-port.ts';
+import type { Config } from '../config/env.ts';
+import type { PolicyProblem, PolicySet } from '../policy/types.ts';
+import { loadPolicies } from '../policy/loader.ts';
+import { cachingResolver } from '../auth/caching-resolver.ts';
+import { zoneResolver } from '../auth/static-zone.ts';
+import { ed25519Signer, ed25519Verifier } from '../audit/keys.ts';
+import type { PipelineDeps } from '../pipeline/inbound.ts';
+import { folderPolicySource } from '../adapters/node/policy-folder.ts';
+import { loadOrCreateKey } from '../adapters/node/key-files.ts';
+import { systemDnsServers, udpResolver } from '../adapters/dns/udp-resolver.ts';
+import { loadZoneFile } from '../adapters/dns/zone-file.ts';
+import { startSmtpListener, type SmtpListener, type SmtpTimeouts } from '../adapters/smtp/listener.ts';
+import { startHttpListener, type HttpListener } from '../adapters/http/health.ts';
+import { openStore } from '../store/open.ts';
+
+/** Everything a command needs, built from one Config. */
+export interface App {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  policy: PolicySet;
+  resolver: Resolver;
+  /** The master key and the audit signing key, created in the data dir on first use when not configured. */
+  keys(): { masterKey: Uint8Array; signer: Signer; verifier: SignatureVerifier };
+  /** Opens the store on first use (simulate and policy validate never need one). */
+  store(): Promise<Store>;
+  pipeline(): Promise<PipelineDeps>;
+  close(): Promise<void>;
+}
+
+/** Formats policy problems as `file:line:column: field: message` lines. */
+export function formatProblems(location: string, problems: PolicyProblem[]): string {
+  return problems.map((p) => `${location}/${p.file}:${p.line}:${p.column}: ${p.field}: ${p.message}`).join('\n');
+}
+
+/** Loads the policy folder or throws naming every problem (the router refuses to start on them). */
+export async function loadPolicyFolder(dir: string, env: Record<string, string | undefined>, logger: Logger): Promise<PolicySet> {
+  const source = folderPolicySource(dir);
+  const files = await source.list();
+  const result = loadPolicies(files, source.location, env);
+  for (const w of result.warnings) logger.warn(`policy: ${formatProblems(source.location, [w])}`);
+  if (!result.policy || result.problems.length > 0) {
+    throw new IntentmailError('policy_invalid', `policy folder ${source.location} has ${result.problems.length} problem(s):\n${formatProblems(source.location, result.problems)}`);
+  }
+  return result.policy;
+}
+
+/** Builds the resolver: the configured or system DNS servers, cached per TTL, with an optional static zone overlay. */
+export function buildResolver(config: Config, clock: Clock): Resolver {
+  const servers = config.dnsServers ?? systemDnsServers();
+  if (servers.length === 0) throw new IntentmailError('config_invalid', 'INTENTMAIL_DNS_SERVERS: no DNS servers configured and none found on the system', { detail: { variable: 'INTENTMAIL_DNS_SERVERS' } });
+  const cached = cachingResolver(udpResolver({ servers, timeoutMs: config.dnsTimeoutMs }), clock);
+  if (!config.dnsZoneFile) return cached;
+  let zone;
+  try {
+    zone = loadZoneFile(config.dnsZoneFile);
+  } catch (err) {
+    throw new IntentmailError('config_invalid', `INTENTMAIL_DNS_ZONE: cannot load ${config.dnsZoneFile}: ${err instanceof Error ? err.message : String(err)}`, { detail: { variable: 'INTENTMAIL_DNS_ZONE' } });
+  }
+  return zoneResolver(zone, cached);
+}
+
+/** Builds the application from configuration; opens nothing that listens. */
+export async function buildApp(config: Config, opts: { logger: Logger; env: Record<string, string | undefined>; clock?: Clock }): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger;
+  const policy = await loadPolicyFolder(config.intentsDir, opts.env, logger);
+  const resolver = buildResolver(config, clock);
+  let keys: ReturnType<App['keys']> | null = null;
+  const getKeys = () => {
+    if (keys) return keys;
+    const masterKey = loadOrCreateKey(config.dataDir, 'master.key', 'INTENTMAIL_MASTER_KEY', config.masterKey, logger);
+    const signer = ed25519Signer(loadOrCreateKey(config.dataDir, 'audit-signing.key', 'INTENTMAIL_AUDIT_KEY', config.auditKey, logger));
+    keys = { masterKey, signer, verifier: ed25519Verifier({ [signer.keyId]: signer.publicKey }) };
+    return keys;
+  };
+  let store: Promise<Store> | null = null;
+  const getStore = () => (store ??= openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, signer: getKeys().signer, clock, logger }));
+  return {
+    config,
+    logger,
+    clock,
+    policy,
+    resolver,
+    keys: getKeys,
+    store: getStore,
+    pipeline: async () => ({ resolver, store: await getStore(), clock, logger, masterKey: getKeys().masterKey, mta: config.hostname, maxMessageBytes: config.maxMessageBytes }),
+    close: async () => {
+      if (store) await (await store).close();
+    },
+  };
+}
+
+/** The running router: SMTP ingress and the HTTP listener. */
+export interface Running {
+  smtp: SmtpListener;
+  http: HttpListener;
+  close(): Promise<void>;
+}
+
+/** Starts the listeners of `serve`. */
+export async function startServing(app: App, opts: { timeouts?: Partial<SmtpTimeouts> } = {}): Promise<Running> {
+  const { config } = app;
+  const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
+  const deps = await app.pipeline();
+  const store = await app.store();
+  const smtp = await startSmtpListener({
+    host: config.smtpHost,
+    port: config.smtpPort,
+    hostname: config.hostname,
+    tls,
+    maxConnections: config.maxConnections,
+    policy: () => app.policy,
+    deps,
+    logger: app.logger,
+    timeouts: opts.timeouts,
+  });
+  const http = await startHttpListener({ host: config.httpHost, port: config.httpPort, store, logger: app.logger });
+  // Sign the chain heads periodically so a quiet tenant's last records are covered too.
+  const checkpointTimer = setInterval(() => {
+    void store.auditTenants().then((tenants) => Promise.all(tenants.map((t) => store.checkpoint(t)))).catch((err: unknown) => {
+      app.logger.warn('audit checkpoint failed', { error: err instanceof Error ? err.message : String(err) });
+    });
+  }, 10_000);
+  checkpointTimer.unref();
+  return {
+    smtp,
+    http,
+    close: async () => {
+      clearInterval(checkpointTimer);
+      await smtp.close();
+      await http.close();
+      for (const t of await store.auditTenants()) await store.checkpoint(t);
+    },
+  };
+}
+
+function readTls(certPath: string, keyPath: string): { key: Buffer; cert: Buffer } {
+  const read = (path: string, variable: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new IntentmailError('config_invalid', `${variable}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { detail: { variable } });
+    }
+  };
+  return { cert: read(certPath, 'INTENTMAIL_TLS_CERT'), key: read(keyPath, 'INTENTMAIL_TLS_KEY') };
+}
