@@ -33,7 +33,7 @@ function outcome(patch: Patch = {}): AuthOutcome {
 
 const arcPass = (authResults: string, sealer = 'lists.example') => ({ result: 'pass', sealer, authResults });
 const trusted = { trustedArcSealers: ['lists.example'] };
-const nobody = { trustedArcSealers: [] };
+const nobody: { trustedArcSealers: string[] } = { trustedArcSealers: [] };
 
 function decide(mode: RequireMode, o: AuthOutcome, opts = nobody) {
   const v = enforceRequire(mode, o, opts);
