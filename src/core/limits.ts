@@ -85,6 +85,13 @@ export const LIMITS = {
   DNS_TCP_MAX_BYTES: 65_535,
   /** A static DNS zone file (INTENTMAIL_DNS_ZONE) is a handful of records for tests and demos; megabytes are a mistake. */
   MAX_ZONE_FILE_BYTES: 1024 * 1024,
+  /**
+   * Body lines the MIME parser buffers one piece at a time: each line of a part that is not
+   * base64/quoted-printable, each `=` run in base64, and each line again per enclosing inline
+   * message/rfc822 (postal-mime re-reads those). Node's Blob costs ~10–30 µs per piece, so 50 MB
+   * of empty lines would take minutes; a 35 MB file forwarded inside a message is ~600k lines.
+   */
+  MAX_PARSER_LINES: 1_000_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
