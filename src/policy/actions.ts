@@ -46,7 +46,8 @@ const url = z.string().superRefine((s, ctx) => {
       return;
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'only http and https URLs' });
-    if (parsed.password) ctx.addIssue({ code: 'custom', message: INLINE_SECRET_MESSAGE });
+    const secretParam = [...parsed.searchParams.keys()].some((k) => SECRET_KEY.test(k) || /^(key|sig|signature|code)$/i.test(k));
+    if (parsed.password || secretParam) ctx.addIssue({ code: 'custom', message: INLINE_SECRET_MESSAGE });
   }
 });
 

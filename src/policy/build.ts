@@ -118,3 +118,4 @@ export function buildIntent(src: YamlSource, text: string, input: IntentInput, t
     origin: { file: src.file, version: gitBlobId(text) },
   };
 }
+

@@ -126,10 +126,9 @@ export function prepareParams(
 /** Problems with the placeholders in one policy string: non-path `{{…}}` (logic is not supported) and malformed `${…}`. */
 export function templateSyntaxProblems(text: string): string[] {
   const problems: string[] = [];
-  for (const m of text.matchAll(TOKEN)) {
-    if (m[1] !== undefined && !PATH.test(m[1])) {
-      problems.push(`"{{${m[1]}}}" is not a value path: templates only insert values, like {{steps.webhook.result.id}}`);
-    }
+  const bad = [...text.matchAll(TOKEN)].filter((m) => m[1] !== undefined && !PATH.test(m[1])).map((m) => `{{${m[1]}}}`);
+  if (bad.length > 0) {
+    problems.push(`${bad.join(', ')}: not a value path; templates only insert values, like {{steps.webhook.result.id}}`);
   }
   const stripped = text.replace(TOKEN, '');
   if (stripped.includes('{{') || stripped.includes('}}')) problems.push('unbalanced {{ }} in template');

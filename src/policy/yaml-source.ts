@@ -3,7 +3,7 @@
  * every problem can say `acme/task.linear.yaml:14:9 steps.1.webhook.url`. Duplicate keys,
  * multiple documents and excessive aliases are refused (YAML "billion laughs").
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { LIMITS } from '../core/limits.ts';
 import type { PolicyProblem } from './types.ts';
 
@@ -43,7 +43,7 @@ export function readYaml(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter, version: '1.2', uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+    doc = parseDocument(text, { lineCounter, version: '1.2', merge: true, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
   } catch (err) {
     const problem = { file, line: 1, column: 1, field: '', message: `YAML not accepted: ${(err as Error).message}` };
     return { file, data: null, problems: [problem], warnings: [], locate: () => ({ line: 1, column: 1 }) };
@@ -58,6 +58,13 @@ export function readYaml(file: string, text: string): YamlSource {
   };
   const toProblem = (e: { pos: [number, number]; message: string }): PolicyProblem => ({ file, ...pos(e.pos[0]), field: '', message: e.message.split('\n')[0] });
   const problems = doc.errors.map(toProblem);
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__' && pair.key.range) {
+        problems.push({ file, ...pos(pair.key.range[0]), field: '', message: 'the key __proto__ is not allowed' });
+      }
+    },
+  });
   const warnings = doc.warnings.map(toProblem);
   let data: unknown = null;
   if (problems.length === 0) {
