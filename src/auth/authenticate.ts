@@ -102,10 +102,10 @@ async function run(input: AuthInput, authservId: string, resolver: Resolver, tem
     // is reported as temporary (451, the sender retries) rather than as "no policy".
     return allTemporary(authservId, `authentication failed: ${(err as Error)?.message ?? String(err)}`);
   }
-  return summarize(result, ip, input, authservId, temporaryNames);
+  return summarize(result, ip, authservId, temporaryNames);
 }
 
-function summarize(result: AuthenticateResult, ip: string | null, input: AuthInput, authservId: string, temporaryNames: Set<string>): AuthOutcome {
+function summarize(result: AuthenticateResult, ip: string | null, authservId: string, temporaryNames: Set<string>): AuthOutcome {
   const parts: string[] = [];
 
   const signed = (result.dkim?.results ?? []).filter((r: DKIMResult) => typeof r.signingDomain === 'string' && r.signingDomain !== '');
@@ -176,8 +176,13 @@ function summarize(result: AuthenticateResult, ip: string | null, input: AuthInp
     headerFrom,
     authenticationResults: formatAuthResultsField(authservId, parts),
     temporary,
-    reason,
+    reason: oneLine(reason),
   };
+}
+
+/** Domains and selectors come from the message: keep the audit's reason a single printable line. */
+function oneLine(text: string): string {
+  return text.replace(/\p{Cc}+/gu, ' ');
 }
 
 /** The outcome when the stage could not finish: every check temperror, so the verdict is 451. */
@@ -191,7 +196,7 @@ function allTemporary(authservId: string, why: string): AuthOutcome {
     headerFrom: null,
     authenticationResults: formatAuthResultsField(authservId, [`dkim=temperror (${comment})`, 'spf=temperror', 'dmarc=temperror']),
     temporary: true,
-    reason: why,
+    reason: oneLine(why),
   };
 }
 
