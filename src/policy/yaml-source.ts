@@ -79,7 +79,7 @@ export function readYaml(file: string, text: string): YamlSource {
 }
 
 /** Nesting depth of plain data, computed without recursion (a hostile file must not overflow the stack). */
-export function depthOf(value: unknown): number {
+function depthOf(value: unknown): number {
   let max = 0;
   const stack: { v: unknown; d: number }[] = [{ v: value, d: 0 }];
   while (stack.length > 0) {

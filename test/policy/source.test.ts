@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { folderPolicySource } from '../../src/adapters/node/policy-folder.ts';
+import { IntentmailError } from '../../src/core/errors.ts';
 import { LIMITS } from '../../src/core/limits.ts';
 import { gitBlobId } from '../../src/policy/blob.ts';
 import { loadPolicies } from '../../src/policy/loader.ts';
@@ -54,6 +55,9 @@ describe('folderPolicySource', () => {
     const list = await source.list();
     assert.deepEqual(list.map((f) => f.path), ['acme/a.b.yml', 'acme/tenant.yaml', 'beta/linked.yaml', 'beta/nested/deep.YAML']);
     assert.equal(list.find((f) => f.path === 'beta/linked.yaml')?.text, 'tenant: acme\n');
+  });
+  test('a missing folder is a configuration error that names it', async () => {
+    await assert.rejects(folderPolicySource(join(dir, 'nope')).list(), (e: unknown) => e instanceof IntentmailError && e.code === 'config_invalid' && e.message.includes('nope'));
   });
   test('an oversized file is read just past the limit, so the loader refuses it by name', async () => {
     const root = join(dir, 'big');

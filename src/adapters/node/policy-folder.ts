@@ -6,6 +6,7 @@
  */
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { IntentmailError } from '../../core/errors.ts';
 import { LIMITS } from '../../core/limits.ts';
 import type { PolicyFile, PolicySource } from '../../core/ports.ts';
 
@@ -47,7 +48,11 @@ export function folderPolicySource(dir: string): PolicySource {
     location: dir,
     async list(): Promise<PolicyFile[]> {
       const paths: string[] = [];
-      await collect(root, '', paths);
+      try {
+        await collect(root, '', paths);
+      } catch (err) {
+        throw new IntentmailError('config_invalid', `policy folder ${dir} cannot be read: ${(err as Error).message}`, { cause: err });
+      }
       paths.sort();
       const files: PolicyFile[] = [];
       for (const path of paths.slice(0, LIMITS.MAX_POLICY_FILES + 1)) files.push({ path, text: await readCapped(join(root, path)) });
