@@ -5,7 +5,8 @@
  * 2. Explicit deny wins over everything: an entry of the intent's `deny` list or of the
  *    run-time deny list that matches the sender (address, `@domain`, `group:NAME`,
  *    `role:NAME`, `*`), or any role of the sender whose rule for a pattern covering the
- *    intent lists `deny`. Deny applies to unverified senders too: refusing on a claim is safe.
+ *    intent (src/policy/match.ts: `*`, `task.*`, or the exact name) lists `deny`. Deny
+ *    applies to unverified senders too: refusing on a claim is safe.
  * 3. An UNVERIFIED sender (DMARC did not pass) is admitted only by a `*` entry, never by an
  *    address, `@domain`, `group:` or `role:` entry: a spoofed From must not ride on someone
  *    else's allowlist entry. Roles derived from an unverified address never grant anything.
@@ -22,7 +23,7 @@
 import type { Intent, Level, Permission, Tenant } from '../policy/types.ts';
 import { normalizeAddress } from '../message/address.ts';
 import { addressEntryMatches, senderGroups, senderRoles } from './identity.ts';
-import { matchIntentPattern } from './pattern.ts';
+import { matchIntentPattern } from '../policy/match.ts';
 
 /** Run-time additions from the admin API: entries in the same forms as `senders`; roles: member → role names. */
 export interface RuntimeGrants {

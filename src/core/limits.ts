@@ -87,11 +87,13 @@ export const LIMITS = {
   MAX_ZONE_FILE_BYTES: 1024 * 1024,
   /**
    * Body lines the MIME parser buffers one piece at a time: each line of a part that is not
-   * base64/quoted-printable, each `=` run in base64, and each line again per enclosing inline
-   * message/rfc822 (postal-mime re-reads those). Node's Blob costs ~10–30 µs per piece, so 50 MB
-   * of empty lines would take minutes; a 35 MB file forwarded inside a message is ~600k lines.
+   * base64/quoted-printable, each `=` run in base64, and each line again per enclosing
+   * message/rfc822 (postal-mime re-reads those). Each costs ~15–30 µs (Node's Blob), so 50 MB of
+   * empty lines would take minutes; this bounds parsing to a few seconds. Direct base64
+   * attachments cost nothing here; a message forwarded as message/rfc822 with up to ~18 MB of
+   * base64 inside fits; real text bodies have a few thousand lines.
    */
-  MAX_PARSER_LINES: 1_000_000,
+  MAX_PARSER_LINES: 250_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
