@@ -94,6 +94,8 @@ export const LIMITS = {
    * base64 inside fits; real text bodies have a few thousand lines.
    */
   MAX_PARSER_LINES: 250_000,
+  /** Time close() waits for in-flight database work (an accept mid-commit) before closing the connections anyway. */
+  DB_CLOSE_GRACE_MS: 10_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
