@@ -96,6 +96,33 @@ export const LIMITS = {
   MAX_PARSER_LINES: 250_000,
   /** Time close() waits for in-flight database work (an accept mid-commit) before closing the connections anyway. */
   DB_CLOSE_GRACE_MS: 10_000,
+  /** A key, certificate, CRL or PKCS#12 file imported into the key store: real ones are a few KiB; a keyring dump is a mistake. */
+  MAX_KEY_FILE_BYTES: 1024 * 1024,
+  /** Certificates followed from a leaf to its trust anchor: real S/MIME chains have 2–4; a loop or a pile of certificates must end. */
+  MAX_CERT_CHAIN_LENGTH: 8,
+  /** Certificates (or OpenPGP keys) taken from one file or one CMS structure: a chain plus a few extras; more is padding or an attack. */
+  MAX_CERTS_PER_OBJECT: 32,
+  /** SignerInfos examined in one inbound S/MIME signature: real messages carry one; each costs a public-key operation. */
+  MAX_CMS_SIGNERS: 4,
+  /** Nesting depth of an ASN.1 (BER/DER) structure we parse: CMS and certificates nest about ten levels; recursion must stay bounded. */
+  MAX_ASN1_DEPTH: 64,
+  /** Smallest RSA modulus accepted for S/MIME and OpenPGP keys (NIST SP 800-131A: 1024-bit RSA is disallowed since 2013). */
+  MIN_RSA_BITS: 2048,
+  /**
+   * OpenPGP `maxDecompressedMessageSize`: a compressed inbound PGP message may inflate to no more
+   * than the largest message we accept at all; a zip bomb stops here instead of filling memory.
+   */
+  PGP_MAX_DECOMPRESSED_BYTES: 50 * 1024 * 1024,
+  /** OpenPGP `maxUserIDLength`: a user id is a name and an address; openpgp's 5 KiB default is generous, 1 KiB is plenty. */
+  PGP_MAX_USER_ID_LENGTH: 1024,
+  /** Autocrypt `keydata` (RFC-style header, Autocrypt Level 1 §2.1): a minimal key is ~1–4 KiB; bigger headers are ignored. */
+  MAX_AUTOCRYPT_KEYDATA_BYTES: 64 * 1024,
+  /** Keys learned from one inbound message (signer certificate, Autocrypt header, attached keys): a message vouches for its sender, not a directory. */
+  MAX_LEARNED_KEYS_PER_MESSAGE: 4,
+  /** Body characters rendered into a PDF container: the same cap as body conditions, a few hundred pages at most. */
+  MAX_PDF_BODY_CHARS: 1024 * 1024,
+  /** Time a password SMS gateway has to answer: the step is retried later rather than holding a worker. */
+  SMS_GATEWAY_TIMEOUT_MS: 15_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
