@@ -96,12 +96,13 @@ export async function processMessage(deps: PipelineDeps, envelope: Envelope, tar
     return finish(deps, envelope, target, { ...report, accepted: false, reply }, opts);
   };
 
-  const limit = messageLimit(intent, deps.maxMessageBytes);
-  if (raw.byteLength > limit) return refuse('size', 'message_too_large', `Message size ${raw.byteLength} exceeds the limit of ${limit} bytes`);
+  const sizeLimit = messageLimit(intent, deps.maxMessageBytes);
+  if (raw.byteLength > sizeLimit) return refuse('size', 'message_too_large', `Message size ${raw.byteLength} exceeds the limit of ${sizeLimit} bytes`);
 
   report.guard = guardMessage(raw);
   if (report.guard.status !== 'pass') {
-    const code = (report.guard.detail as { limit?: string } | undefined)?.limit === 'bare_line_ending' ? 'bare_line_ending' : 'message_malformed';
+    const limit = (report.guard.detail as { limit?: string } | undefined)?.limit;
+    const code = limit === 'bare_line_ending' ? 'bare_line_ending' : limit === 'MAX_MESSAGE_BYTES' ? 'message_too_large' : 'message_malformed';
     return refuse('guard', code, report.guard.reason);
   }
 
