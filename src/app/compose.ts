@@ -47,7 +47,13 @@ export async function loadPolicyFolder(dir: string, env: Record<string, string |
   const source = folderPolicySource(dir);
   const files = await source.list();
   const result = loadPolicies(files, source.location, env);
-  for (const w of result.warnings) logger.warn(`policy: ${formatProblems(source.location, [w])}`);
+  // Unset ${env.NAME} references are expected on a fresh clone: one line names them all.
+  const unset = result.warnings.filter((w) => /environment variable \S+ is not set/.test(w.message));
+  if (unset.length > 0) {
+    const names = [...new Set(unset.map((w) => /environment variable (\S+)/.exec(w.message)![1]))];
+    logger.warn(`policy: ${names.length} environment variable(s) referenced by steps are not set; those steps will fail until they are: ${names.join(', ')}`);
+  }
+  for (const w of result.warnings) if (!unset.includes(w)) logger.warn(`policy: ${formatProblems(source.location, [w])}`);
   if (!result.policy || result.problems.length > 0) {
     throw new IntentmailError('policy_invalid', `policy folder ${source.location} has ${result.problems.length} problem(s):\n${formatProblems(source.location, result.problems)}`);
   }
