@@ -1,0 +1,5 @@
+/** The database schema (drizzle-kit reads this barrel to generate ./migrations). */
+export { messages } from './messages.ts';
+export { jobs } from './jobs.ts';
+export { auditRecords, auditHeads, auditCheckpoints } from './audit.ts';
+export { rateCounters } from './rate-limits.ts';
