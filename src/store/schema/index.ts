@@ -3,3 +3,4 @@ export { messages } from './messages.ts';
 export { jobs } from './jobs.ts';
 export { auditRecords, auditHeads, auditCheckpoints } from './audit.ts';
 export { rateCounters } from './rate-limits.ts';
+export { tenantKeys, tenantContacts } from './keys.ts';
