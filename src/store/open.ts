@@ -3,6 +3,7 @@
  * `migrateDatabase` (the `intentmail migrate` command). DATABASE_URL unset means embedded
  * PGlite persisted in `<dataDir>/pglite`; set, a PostgreSQL server through postgres-js.
  */
+import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 import { silentLogger, systemClock, type Clock, type Logger, type Signer } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
@@ -24,6 +25,11 @@ export interface OpenStoreOptions {
 
 /** Opens the database, applies pending migrations (serialised across nodes) and returns the Store. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const checkpointEvery = opts.checkpointEvery ?? LIMITS.AUDIT_CHECKPOINT_EVERY;
+  const checkpointMaxAgeMs = opts.checkpointMaxAgeMs ?? LIMITS.AUDIT_CHECKPOINT_MAX_AGE_MS;
+  if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1 || !Number.isFinite(checkpointMaxAgeMs) || checkpointMaxAgeMs < 0) {
+    throw new IntentmailError('config_invalid', 'audit checkpoint interval must be a positive record count and a non-negative age');
+  }
   const logger = opts.logger ?? silentLogger;
   const location = { databaseUrl: opts.databaseUrl, dataDir: opts.dataDir };
   const driver = await openDriver(location);
@@ -36,8 +42,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   return new DrizzleStore(driver, {
     signer: opts.signer,
     clock: opts.clock ?? systemClock,
-    checkpointEvery: opts.checkpointEvery ?? LIMITS.AUDIT_CHECKPOINT_EVERY,
-    checkpointMaxAgeMs: opts.checkpointMaxAgeMs ?? LIMITS.AUDIT_CHECKPOINT_MAX_AGE_MS,
+    checkpointEvery,
+    checkpointMaxAgeMs,
     logger,
   });
 }

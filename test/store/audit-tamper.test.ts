@@ -9,6 +9,7 @@ import { chainRecord, checkpointHash, checkpointSigningInput } from '../../src/a
 import { ed25519Signer, ed25519Verifier, generateSigningSeed } from '../../src/audit/keys.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
 import type { AuditEvent } from '../../src/core/audit-event.ts';
+import { IntentmailError } from '../../src/core/errors.ts';
 import { openRawStore, testStoreOptions, type RawStore, type TestStoreOptions } from '../helpers/db.ts';
 import { sampleEvent } from './fixtures.ts';
 
@@ -60,6 +61,14 @@ describe('audit tampering is detected', () => {
     }
     await q(`UPDATE audit_heads SET hash = '${prev.hash}' WHERE tenant = 't-rewrite'`);
     assert.deepEqual(await firstBad('t-rewrite'), { tenant: 't-rewrite', seq: 8, reason: 'checkpoint at seq 8 signed a different head hash (chain rewritten)' });
+  });
+
+  test('a body that is no longer JSON is named, not a crash of the page read', async () => {
+    await chain('t-garbage');
+    await q(`UPDATE audit_records SET body = 'not json' WHERE tenant = 't-garbage' AND seq = 9`);
+    assert.deepEqual(await firstBad('t-garbage'), { tenant: 't-garbage', seq: 9, reason: 'body is not valid JSON' });
+    const [rec] = await handle.store.readAudit('t-garbage', 8, 1);
+    assert.throws(() => rec.event, (err: unknown) => err instanceof IntentmailError && err.code === 'internal');
   });
 
   test('a deleted middle record', async () => {

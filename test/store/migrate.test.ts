@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { IntentmailError } from '../../src/core/errors.ts';
 import { ed25519Signer, generateSigningSeed } from '../../src/audit/keys.ts';
 import { migrateDatabase, openStore } from '../../src/store/open.ts';
 import { onServer, openRawStore, testStoreOptions } from '../helpers/db.ts';
@@ -34,6 +35,13 @@ describe('migrations', () => {
       }
     } finally {
       await db.cleanup();
+    }
+  });
+
+  test('a nonsensical checkpoint interval is a configuration error', async () => {
+    const signer = ed25519Signer(generateSigningSeed());
+    for (const bad of [{ checkpointEvery: 0 }, { checkpointEvery: 1.5 }, { checkpointMaxAgeMs: -1 }]) {
+      await assert.rejects(openStore({ dataDir: '/nonexistent', signer, ...bad }), (err: unknown) => err instanceof IntentmailError && err.code === 'config_invalid');
     }
   });
 
