@@ -123,6 +123,8 @@ export const LIMITS = {
   MAX_PDF_BODY_CHARS: 1024 * 1024,
   /** Time a password SMS gateway has to answer: the step is retried later rather than holding a worker. */
   SMS_GATEWAY_TIMEOUT_MS: 15_000,
+  /** OpenPGP Argon2 S2K memory (2^N KiB) we agree to spend unlocking an imported key: 2^18 KiB = 256 MiB, the RFC 9580 §4.5 "first recommended" profile needs 2 GiB and is refused. */
+  PGP_MAX_ARGON2_MEMORY_EXPONENT: 18,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
