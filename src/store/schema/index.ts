@@ -4,3 +4,4 @@ export { jobs } from './jobs.ts';
 export { auditRecords, auditHeads, auditCheckpoints } from './audit.ts';
 export { rateCounters } from './rate-limits.ts';
 export { tenantKeys, tenantContacts } from './keys.ts';
+export { apiTokens, accessEntries, roleBindings } from './admin.ts';
