@@ -26,6 +26,10 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface Driver {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The embedded database itself (one per data directory and process), for components that must share its single session, such as the job queue; null on a server. */
+  pglite: PGlite | null;
+  /** The server URL (a queue opens its own pool with it); null for the embedded database. */
+  url: string | null;
   close(): Promise<void>;
 }
 
@@ -47,11 +51,11 @@ export async function openDriver(location: DatabaseLocation): Promise<Driver> {
       await mkdir(dir, { recursive: true });
       const client = await PGlite.create(dir);
       const db = drizzlePglite({ client, schema }) as unknown as Db;
-      return { db, kind: 'pglite', close: () => client.close() };
+      return { db, kind: 'pglite', pglite: client, url: null, close: () => client.close() };
     }
     const client = postgres(location.databaseUrl, { max: LIMITS.DB_POOL_MAX, onnotice: () => {} });
     const db = drizzlePostgres({ client, schema }) as unknown as Db;
-    return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return { db, kind: 'postgres', pglite: null, url: location.databaseUrl, close: () => client.end({ timeout: 5 }) };
   } catch (cause) {
     throw new IntentmailError('storage_unavailable', 'cannot open the database', { cause });
   }

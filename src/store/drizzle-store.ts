@@ -27,6 +27,11 @@ export class DrizzleStore implements Store {
     this.#ctx = ctx;
   }
 
+  /** The open database, for components that share it (the job queue needs PGlite's single session). */
+  get driver(): Driver {
+    return this.#driver;
+  }
+
   /** Message, job and acceptance record commit together or not at all; resolves after COMMIT. */
   async acceptMessage(message: NewMessage, job: NewJob, event: AuditEvent): Promise<AuditRecord> {
     if (job.messageId !== message.id || job.tenant !== message.tenant || event.tenant !== message.tenant) {
@@ -196,4 +201,10 @@ function messageRow(m: NewMessage): typeof messages.$inferInsert {
     policyFile: m.policyFile,
     policyVersion: m.policyVersion,
   };
+}
+
+/** The database under a store built by this module (the composition root hands it to the job queue). */
+export function storeDriver(store: Store): Driver {
+  if (!(store instanceof DrizzleStore)) throw new IntentmailError('internal', 'the job queue needs the drizzle store (PGlite or PostgreSQL)');
+  return store.driver;
 }

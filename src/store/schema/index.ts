@@ -5,3 +5,4 @@ export { auditRecords, auditHeads, auditCheckpoints } from './audit.ts';
 export { rateCounters } from './rate-limits.ts';
 export { tenantKeys, tenantContacts } from './keys.ts';
 export { apiTokens, accessEntries, roleBindings } from './admin.ts';
+export { stepRuns, archives } from './steps.ts';
