@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from '../queue/schedule.ts';
 
 /** The validated configuration the composition root builds everything from. */
 export interface Config {
@@ -30,6 +31,16 @@ export interface Config {
   maxMessageBytes: number;
   maxConnections: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Waits before each retry of a step that failed temporarily, in milliseconds. */
+  retrySchedule: readonly number[];
+  /** Chains one process runs at once; 0 makes `serve` ingress-only (workers run elsewhere). */
+  workerConcurrency: number;
+  /** HTTP SMS gateway for `notify: { channel: sms }` (JSON POST `{to, text}`). */
+  smsGatewayUrl: string | undefined;
+  /** Attachment bytes inlined (base64) in webhook payloads. */
+  webhookInlineBytes: number;
+  /** From address of outbound mail; unset: `intentmail@<the tenant's first domain>`. */
+  mailFrom: string | undefined;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -67,6 +78,11 @@ const SCHEMA = {
   INTENTMAIL_MAX_MESSAGE_SIZE: optional.refine((v) => v === undefined || SIZE_RE.test(v), 'must be a size such as 25MB'),
   INTENTMAIL_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100_000).default(LIMITS.MAX_CONNECTIONS),
   INTENTMAIL_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  INTENTMAIL_RETRY_SCHEDULE: optional.refine((v) => v === undefined || scheduleProblem(v) === null, { error: (issue) => scheduleProblem(String(issue.input)) ?? 'invalid value' }),
+  INTENTMAIL_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(LIMITS.MAX_WORKER_CONCURRENCY).default(LIMITS.WORKER_CONCURRENCY),
+  INTENTMAIL_SMS_GATEWAY_URL: optional.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), 'must be an http:// or https:// URL'),
+  INTENTMAIL_WEBHOOK_INLINE_MAX: optional.refine((v) => v === undefined || SIZE_RE.test(v), 'must be a size such as 256KB (0 inlines no attachment content)'),
+  INTENTMAIL_MAIL_FROM: optional.refine((v) => v === undefined || /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/.test(v), 'must be an e-mail address'),
 } as const;
 
 /** The environment variable names the router reads (also accepted as `--flags` on `serve`). */
@@ -114,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: { 
     maxMessageBytes,
     maxConnections: v.INTENTMAIL_MAX_CONNECTIONS,
     logLevel: v.INTENTMAIL_LOG_LEVEL,
+    retrySchedule: parseRetrySchedule(v.INTENTMAIL_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE),
+    workerConcurrency: v.INTENTMAIL_WORKER_CONCURRENCY,
+    smsGatewayUrl: v.INTENTMAIL_SMS_GATEWAY_URL,
+    webhookInlineBytes: v.INTENTMAIL_WEBHOOK_INLINE_MAX === undefined ? LIMITS.WEBHOOK_INLINE_BYTES : parseSizeValue(v.INTENTMAIL_WEBHOOK_INLINE_MAX),
+    mailFrom: v.INTENTMAIL_MAIL_FROM?.toLowerCase(),
   };
 }
 
@@ -139,6 +160,16 @@ export function flagsToEnv(args: string[]): { env: Record<string, string>; rest:
 function flagVariable(flag: string): (typeof CONFIG_VARIABLES)[number] | undefined {
   const upper = flag.toUpperCase().replace(/-/g, '_');
   return CONFIG_VARIABLES.find((v) => v === upper || v === `INTENTMAIL_${upper}`);
+}
+
+/** Why a retry schedule is not usable, or null. */
+function scheduleProblem(text: string): string | null {
+  try {
+    parseRetrySchedule(text);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message.replace(/^INTENTMAIL_RETRY_SCHEDULE: /, '') : 'invalid value';
+  }
 }
 
 function isBase64Bytes(value: string, bytes: number): boolean {

@@ -125,6 +125,46 @@ export const LIMITS = {
   SMS_GATEWAY_TIMEOUT_MS: 15_000,
   /** OpenPGP Argon2 S2K memory (2^N KiB) we agree to spend unlocking an imported key: 2^18 KiB = 256 MiB, the RFC 9580 §4.5 "first recommended" profile needs 2 GiB and is refused. */
   PGP_MAX_ARGON2_MEMORY_EXPONENT: 18,
+  /** Retries a step's schedule may list (INTENTMAIL_RETRY_SCHEDULE): the default has 7; hundreds would keep a dead receiver busy for months. */
+  MAX_RETRY_SCHEDULE_ENTRIES: 50,
+  /** Longest single wait of a retry schedule: a queued job must outlive its wait (the queue keeps waiting jobs for QUEUE_RETENTION_S). */
+  MAX_RETRY_DELAY_MS: 2 * 24 * 3600_000,
+  /** Jitter on each retry wait (±20 %): receivers that come back are not hit by every delivery at the same instant. */
+  RETRY_JITTER_RATIO: 0.2,
+  /** A receiver's Retry-After is honoured up to this: a hostile or broken value cannot park a delivery for weeks. */
+  MAX_RETRY_AFTER_MS: 24 * 3600_000,
+  /** How long the queue keeps a job waiting to run: longer than any retry wait (MAX_RETRY_DELAY_MS) so no scheduled retry is lost. */
+  QUEUE_RETENTION_S: 7 * 24 * 3600,
+  /** Default time a webhook receiver has to answer (Standard Webhooks senders use 15 s); a step's `timeout:` may change it up to MAX_STEP_TIMEOUT_MS. */
+  WEBHOOK_TIMEOUT_MS: 15_000,
+  /** Bytes of a webhook response read: the result later steps use is a small JSON document, not a download. */
+  MAX_WEBHOOK_RESPONSE_BYTES: 1024 * 1024,
+  /** A step result kept for `{{steps.NAME.result}}` is cut to this many bytes of JSON: results are ids and short texts. */
+  MAX_STEP_RESULT_BYTES: 64 * 1024,
+  /** Default budget of attachment content inlined (base64) in a webhook payload; larger attachments are described, not included. */
+  WEBHOOK_INLINE_BYTES: 256 * 1024,
+  /** Text or HTML body characters put into a webhook payload: a body is a message, not an archive. */
+  MAX_WEBHOOK_BODY_CHARS: 1024 * 1024,
+  /** Time a mail step (reply, forward, copy, notify) has for the relay: connection, greeting and transfer together. */
+  MAIL_STEP_TIMEOUT_MS: 60_000,
+  /** Added to a step's own timeout to form its claim: past it, another worker may take the step over (its holder is presumed dead). */
+  STEP_LEASE_MARGIN_MS: 15_000,
+  /** Characters of an error kept per step and in the audit record: enough to read, not a dump of a receiver's error page. */
+  MAX_STEP_ERROR_CHARS: 500,
+  /** Accepted jobs handed to the queue per outbox pass: one short transaction, however large the backlog. */
+  RELAY_BATCH: 200,
+  /** How often a worker looks for accepted jobs not yet queued (those from other nodes, or left by a crash); the local listener nudges at once. */
+  RELAY_POLL_MS: 250,
+  /** Chains a worker process runs at once by default (INTENTMAIL_WORKER_CONCURRENCY): 2 cores, steps mostly wait on the network. */
+  WORKER_CONCURRENCY: 32,
+  /** Upper bound for INTENTMAIL_WORKER_CONCURRENCY: each chain in flight holds a decrypted message in memory. */
+  MAX_WORKER_CONCURRENCY: 1000,
+  /** Seconds without a heartbeat after which the queue gives a dead worker's job to another (pg-boss' minimum is 10). */
+  QUEUE_HEARTBEAT_S: 10,
+  /** Times the queue retries a chain whose worker crashed or hit a storage error before it is dead-lettered. */
+  QUEUE_RETRY_LIMIT: 10,
+  /** Dead-lettered steps one listing returns: an operator pages through the rest after re-driving or fixing these. */
+  DEAD_LIST_MAX: 1000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;
