@@ -24,7 +24,15 @@ export type ErrorCode =
   | 'not_found'
   | 'unauthorized'
   | 'forbidden'
-  | 'validation_failed';
+  | 'validation_failed'
+  | 'payload_too_large' // an HTTP request body over its named limit
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'api_rate_limited' // an API token over its request rate (not a sender's mail rate)
+  | 'conflict'
+  | 'not_dead_lettered' // re-drive asked for a message with no dead-lettered step
+  | 'legal_hold' // erasure refused while the message is on legal hold
+  | 'message_erased'; // the message was crypto-erased: its content is gone for good
 
 interface CodeInfo {
   smtp?: { code: number; enhanced: string };
@@ -53,6 +61,14 @@ const CODES: Record<ErrorCode, CodeInfo> = {
   unauthorized: { http: 401, title: 'Unauthorized' },
   forbidden: { http: 403, title: 'Forbidden' },
   validation_failed: { http: 400, title: 'Validation failed' },
+  payload_too_large: { http: 413, title: 'Request body too large' },
+  unsupported_media_type: { http: 415, title: 'Unsupported media type' },
+  method_not_allowed: { http: 405, title: 'Method not allowed' },
+  api_rate_limited: { http: 429, title: 'Too many requests for this token' },
+  conflict: { http: 409, title: 'Conflict' },
+  not_dead_lettered: { http: 409, title: 'Nothing to re-drive' },
+  legal_hold: { http: 409, title: 'Message is on legal hold' },
+  message_erased: { http: 410, title: 'Message erased' },
 };
 
 /** The router's only error class; `code` selects the SMTP reply and HTTP status. */
@@ -82,6 +98,14 @@ export function toSmtpReply(err: unknown): SmtpReply {
     return { code: smtp.code, enhanced: smtp.enhanced, text: sanitizeReplyText(err.message) };
   }
   return { code: 451, enhanced: '4.3.0', text: 'Temporary local problem, please try again later' };
+}
+
+/** The error code whose SMTP reply is `reply` (first in table order), or null: lets HTTP ingress map a pipeline reply to a problem. */
+export function errorCodeForReply(reply: Pick<SmtpReply, 'code' | 'enhanced'>): ErrorCode | null {
+  for (const [code, info] of Object.entries(CODES) as [ErrorCode, CodeInfo][]) {
+    if (info.smtp && info.smtp.code === reply.code && info.smtp.enhanced === reply.enhanced) return code;
+  }
+  return null;
 }
 
 /** Formats a reply line: `550 5.7.1 text` (RFC 3463 enhanced status after the basic code). */
