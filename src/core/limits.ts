@@ -123,6 +123,30 @@ export const LIMITS = {
   MAX_PDF_BODY_CHARS: 1024 * 1024,
   /** Time a password SMS gateway has to answer: the step is retried later rather than holding a worker. */
   SMS_GATEWAY_TIMEOUT_MS: 15_000,
+  /** A JSON request body of the admin API: entries, bindings and tokens are a few hundred bytes; more is a mistake or an attack. */
+  API_JSON_BODY_BYTES: 64 * 1024,
+  /** A proposed policy file posted for validation: the same bound as MAX_POLICY_FILE_BYTES (the loader refuses larger files anyway). */
+  API_POLICY_BODY_BYTES: 256 * 1024,
+  /** Requests one API token may burst (in-memory token bucket per process): a script listing and changing entries stays far below. */
+  API_RATE_BURST: 120,
+  /** Steady requests per second per API token once the burst is used: bounds what a leaked token can do per node. */
+  API_RATE_PER_SECOND: 20,
+  /** Token buckets kept in memory per process; the least recently used go first, so a flood of tokens cannot grow memory. */
+  API_RATE_BUCKETS: 10_000,
+  /** Items one list or audit query page returns at most: bounds response size and query time. */
+  API_PAGE_MAX: 500,
+  /** Items per page when the client does not say. */
+  API_PAGE_DEFAULT: 100,
+  /** Audit records read per database page while streaming an export: bounds memory for chains of millions of records. */
+  API_EXPORT_PAGE: 1000,
+  /** How long run-time grants (allowlist, deny, role bindings) are cached per tenant; writes through this process invalidate at once. */
+  GRANTS_CACHE_MS: 2_000,
+  /** Characters in a free-text note or token name: a label, not a document. */
+  API_NOTE_CHARS: 500,
+  /** Entries of a run-time list the admin API accepts per tenant and kind: grants are read on every message, so they must stay small. */
+  API_GRANTS_PER_TENANT: 10_000,
+  /** Roles one run-time role binding may name: tenants define a handful of roles. */
+  API_ROLES_PER_BINDING: 50,
   /** OpenPGP Argon2 S2K memory (2^N KiB) we agree to spend unlocking an imported key: 2^18 KiB = 256 MiB, the RFC 9580 §4.5 "first recommended" profile needs 2 GiB and is refused. */
   PGP_MAX_ARGON2_MEMORY_EXPONENT: 18,
   /** Retries a step's schedule may list (INTENTMAIL_RETRY_SCHEDULE): the default has 7; hundreds would keep a dead receiver busy for months. */
