@@ -12,7 +12,7 @@ import type { Store } from '../core/store-port.ts';
 import type { Verdict } from '../core/verdict.ts';
 import { authenticate, type AuthOutcome } from '../auth/authenticate.ts';
 import { enforceRequire, type RequireVerdict } from '../auth/require.ts';
-import { decideAccess, type AccessDecision } from '../access/access.ts';
+import { decideAccess, type AccessDecision, type RuntimeGrants } from '../access/access.ts';
 import { senderGroups, senderRoles } from '../access/identity.ts';
 import { checkRateLimit, rateLimitKey } from '../access/rate-limit.ts';
 import { sealMessage } from '../crypto/envelope.ts';
@@ -36,6 +36,11 @@ export interface PipelineDeps {
   /** Our host name: the authserv-id of the Authentication-Results we add (RFC 8601 §2.5). */
   mta: string;
   maxMessageBytes: number;
+  /**
+   * Run-time grants (admin API allow/deny entries and role bindings) in force now for an
+   * intent; read per message so a change applies to the next one without a restart.
+   */
+  grants?: (tenant: string, intent: string) => Promise<RuntimeGrants>;
 }
 
 /** The SMTP envelope and connection facts of one transaction. */
@@ -117,7 +122,8 @@ export async function processMessage(deps: PipelineDeps, envelope: Envelope, tar
 
   const sender = auth.headerFrom;
   const verified = report.require.verified;
-  report.access = decideAccess({ tenant, intent, sender, verified });
+  const grants = deps.grants ? await deps.grants(tenant.name, intent.name) : undefined;
+  report.access = decideAccess({ tenant, intent, sender, verified, grants });
   if (!report.access.permitted) return refuse('access', 'sender_not_allowed', `Sender not allowed: ${report.access.reason}`);
 
   if (intent.limits.perSender && sender && deps.store) {
@@ -136,7 +142,7 @@ export async function processMessage(deps: PipelineDeps, envelope: Envelope, tar
     sender,
     senderVerified: verified,
     senderGroups: senderGroups(tenant, sender),
-    senderRoles: senderRoles(tenant, sender),
+    senderRoles: senderRoles(tenant, sender, grants),
     size: raw.byteLength,
     auth: { spf: auth.spf.result, dkim: auth.dkim.result, dmarc: auth.dmarc.result, arc: auth.arc.result },
     tls: envelope.tls,
