@@ -19,12 +19,16 @@ import { loadOrCreateKey } from '../adapters/node/key-files.ts';
 import { systemDnsServers, udpResolver } from '../adapters/dns/udp-resolver.ts';
 import { loadZoneFile } from '../adapters/dns/zone-file.ts';
 import { startSmtpListener, type SmtpListener, type SmtpTimeouts } from '../adapters/smtp/listener.ts';
-import { startHttpListener, type HttpListener } from '../adapters/http/health.ts';
-import { openStore } from '../store/open.ts';
+import { nodeClientIp, startHttpServer, swaggerUiAssets, type HttpListener } from '../adapters/http/server.ts';
+import { openStoreWithAdmin } from '../store/admin-store.ts';
+import { createApiApp } from '../api/app.ts';
+import type { AdminStore, JobControl, RateLimitOptions } from '../api/ports.ts';
 
 /** Everything a command needs, built from one Config. */
 export interface App {
   config: Config;
+  /** The environment the configuration came from (policy `${env.NAME}` references are checked against it). */
+  env: Record<string, string | undefined>;
   logger: Logger;
   clock: Clock;
   policy: PolicySet;
@@ -33,6 +37,8 @@ export interface App {
   keys(): { masterKey: Uint8Array; signer: Signer; verifier: SignatureVerifier };
   /** Opens the store on first use (simulate and policy validate never need one). */
   store(): Promise<Store>;
+  /** The admin API's run-time data (tokens, entries, bindings) over the same database as `store()`. */
+  admin(): Promise<AdminStore>;
   pipeline(): Promise<PipelineDeps>;
   close(): Promise<void>;
 }
@@ -89,21 +95,38 @@ export async function buildApp(config: Config, opts: { logger: Logger; env: Reco
     keys = { masterKey, signer, verifier: ed25519Verifier({ [signer.keyId]: signer.publicKey }) };
     return keys;
   };
-  let store: Promise<Store> | null = null;
-  const getStore = () => (store ??= openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, signer: getKeys().signer, clock, logger }));
+  let stores: Promise<{ store: Store; admin: AdminStore }> | null = null;
+  const openStores = () => (stores ??= openStoreWithAdmin({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, signer: getKeys().signer, clock, logger }));
+  const getStore = async () => (await openStores()).store;
+  const getAdmin = async () => (await openStores()).admin;
   return {
     config,
+    env: opts.env,
     logger,
     clock,
     policy,
     resolver,
     keys: getKeys,
     store: getStore,
-    pipeline: async () => ({ resolver, store: await getStore(), clock, logger, masterKey: getKeys().masterKey, mta: config.hostname, maxMessageBytes: config.maxMessageBytes }),
+    admin: getAdmin,
+    pipeline: async () => {
+      const admin = await getAdmin();
+      const grants = (tenant: string, intent: string) => admin.runtimeGrants(tenant, intent);
+      return { resolver, store: await getStore(), clock, logger, masterKey: getKeys().masterKey, mta: config.hostname, maxMessageBytes: config.maxMessageBytes, grants };
+    },
     close: async () => {
-      if (store) await (await store).close();
+      if (stores) await (await stores).store.close();
     },
   };
+}
+
+/** Options of `startServing` beyond the configuration. */
+export interface ServeOptions {
+  timeouts?: Partial<SmtpTimeouts>;
+  /** Per-token API rate limit (default LIMITS.API_RATE_BURST / API_RATE_PER_SECOND). */
+  apiRateLimit?: RateLimitOptions;
+  /** The action-chain queue's control surface for message status and re-drive; null/absent until the queue runs here. */
+  jobs?: JobControl | null;
 }
 
 /** The running router: SMTP ingress and the HTTP listener. */
@@ -114,7 +137,7 @@ export interface Running {
 }
 
 /** Starts the listeners of `serve`. */
-export async function startServing(app: App, opts: { timeouts?: Partial<SmtpTimeouts> } = {}): Promise<Running> {
+export async function startServing(app: App, opts: ServeOptions = {}): Promise<Running> {
   const { config } = app;
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
   const deps = await app.pipeline();
@@ -130,7 +153,25 @@ export async function startServing(app: App, opts: { timeouts?: Partial<SmtpTime
     logger: app.logger,
     timeouts: opts.timeouts,
   });
-  const http = await startHttpListener({ host: config.httpHost, port: config.httpPort, store, logger: app.logger });
+  const api = createApiApp({
+    policy: () => app.policy,
+    policySource: folderPolicySource(config.intentsDir),
+    env: app.env,
+    store,
+    admin: await app.admin(),
+    pipeline: deps,
+    verifier: app.keys().verifier,
+    masterKey: app.keys().masterKey,
+    jobs: opts.jobs ?? null,
+    adminToken: config.adminToken,
+    clock: app.clock,
+    logger: app.logger,
+    maxMessageBytes: config.maxMessageBytes,
+    rateLimit: opts.apiRateLimit,
+    docs: swaggerUiAssets(),
+    clientIp: nodeClientIp,
+  });
+  const http = await startHttpServer({ host: config.httpHost, port: config.httpPort, fetch: api.fetch, logger: app.logger });
   // Sign the chain heads periodically so a quiet tenant's last records are covered too.
   const checkpointTimer = setInterval(() => {
     void store.auditTenants().then((tenants) => Promise.all(tenants.map((t) => store.checkpoint(t)))).catch((err: unknown) => {
