@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'validation_failed'
+  | 'delivery_failed' // a relay, webhook receiver or SMS gateway did not take what a step sent
   | 'payload_too_large' // an HTTP request body over its named limit
   | 'unsupported_media_type'
   | 'method_not_allowed'
@@ -61,6 +62,7 @@ const CODES: Record<ErrorCode, CodeInfo> = {
   unauthorized: { http: 401, title: 'Unauthorized' },
   forbidden: { http: 403, title: 'Forbidden' },
   validation_failed: { http: 400, title: 'Validation failed' },
+  delivery_failed: { http: 502, title: 'Delivery failed' },
   payload_too_large: { http: 413, title: 'Request body too large' },
   unsupported_media_type: { http: 415, title: 'Unsupported media type' },
   method_not_allowed: { http: 405, title: 'Method not allowed' },

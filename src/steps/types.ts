@@ -17,9 +17,46 @@ export interface OutboundMail {
   raw: Uint8Array;
 }
 
-/** The outbound mail port (nodemailer's SMTP transport to INTENTMAIL_RELAY_URL in Node). */
+/**
+ * The outbound mail port (nodemailer's SMTP transport to INTENTMAIL_RELAY_URL in Node). `send`
+ * rejects with an IntentmailError('delivery_failed') whose detail is a DeliveryFailure.
+ */
 export interface Mailer {
   send(mail: OutboundMail): Promise<{ messageId: string | null; response: string }>;
+}
+
+/** Why a relay or gateway did not take a message; `permanent` when retrying cannot help (an SMTP 5xx, RFC 5321 §4.2.1; an HTTP 4xx). */
+export interface DeliveryFailure {
+  permanent: boolean;
+  reason: string;
+}
+
+/** The SMS port (an HTTP gateway, INTENTMAIL_SMS_GATEWAY_URL); rejects like Mailer.send. */
+export interface SmsSender {
+  send(to: string, text: string): Promise<{ id: string | null }>;
+}
+
+/** `encrypt:` of reply and forward. */
+export type ProtectMode = 'auto' | 'smime' | 'pgp' | 'pdf' | 'none';
+
+/**
+ * The one seam where secure delivery (S/MIME, OpenPGP, password PDF) wraps an outbound message
+ * before it goes to the relay. The default protects nothing and refuses every mode but `none`.
+ */
+export type Protect = (
+  mail: OutboundMail,
+  mode: ProtectMode,
+  context: { message: StepMessage; step: StepInvocation; ports: StepPorts },
+) => Promise<{ status: 'ok'; mail: OutboundMail } | { status: 'failed' | 'retry'; reason: string }>;
+
+/** Keeps the original message (sealed again, its own data key) until the retention ends; idempotent per job and step. */
+export type ArchivePort = (message: StepMessage, step: StepInvocation, retentionMs: number | null) => Promise<{ archiveId: string; retainUntil: Date | null }>;
+
+/** What earlier `tag` steps set on what is forwarded or copied. */
+export interface OutboundDecorations {
+  /** Subject tags such as `[support]`, in step order. */
+  subjectTags: string[];
+  headers: { name: string; value: string }[];
 }
 
 /** The message a chain runs on, decrypted for the duration of the step only. */
@@ -33,6 +70,8 @@ export interface StepMessage {
   envelope: { mailFrom: string | null; recipient: string; clientIp: string | null; helo: string | null; tls: boolean };
   auth: AuthOutcome | null;
   receivedAt: Date;
+  /** What earlier `tag` steps of this chain set (absent: nothing). */
+  decorations?: OutboundDecorations;
 }
 
 /** What a handler is asked to do. Params are already templated and `${env.NAME}`-resolved. */
@@ -62,6 +101,14 @@ export interface StepPorts {
   env: Record<string, string | undefined>;
   /** Appends an extra audit record (e.g. a key learned, a password sent) to the tenant's chain. */
   audit: (event: AuditEvent) => Promise<void>;
+  /** The SMS gateway; null or absent when not configured. */
+  sms?: SmsSender | null;
+  /** Encryption of replies and forwards (absent: only `encrypt: none` works). */
+  protect?: Protect;
+  /** Where `archive` keeps originals (absent: the step fails, clearly). */
+  archive?: ArchivePort | null;
+  /** Attachment bytes a webhook payload may inline (absent: LIMITS.WEBHOOK_INLINE_BYTES). */
+  webhookInlineBytes?: number;
 }
 
 /**
@@ -72,7 +119,9 @@ export type StepOutcome =
   | { status: 'done'; result: unknown; resourceId?: string | null; summary?: string }
   | { status: 'retry'; reason: string; retryAfterMs?: number }
   | { status: 'failed'; reason: string }
-  | { status: 'stop'; reason: string };
+  | { status: 'stop'; reason: string }
+  /** Nothing to do by policy (e.g. no auto-reply to a mailing list); the chain goes on. */
+  | { status: 'skipped'; reason: string };
 
 /** One action's implementation. */
 export type StepHandler = (message: StepMessage, step: StepInvocation, ports: StepPorts) => Promise<StepOutcome>;
