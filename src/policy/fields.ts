@@ -30,6 +30,8 @@ const ALL_OPS: readonly MatcherOp[] = ['eq', 'in', 'contains', 'matches', 'gt', 
 /** Authentication results as mailauth and RFC 8601 §2.7 name them. */
 const AUTH_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy'] as const;
 const KEY_STATES = ['present', 'missing'] as const;
+/** What a `verify_signature` step found (src/secure/verify.ts). */
+const SIGNATURE_STATES = ['valid', 'invalid', 'none'] as const;
 
 const ci: FieldSpec = { kind: 'ci', ops: CI_OPS };
 const text: FieldSpec = { kind: 'text', ops: CI_OPS };
@@ -62,6 +64,7 @@ const FIELDS: Record<string, FieldSpec> = {
   'key.smime': key,
   'key.pgp': key,
   'address.detail': text,
+  signature: { kind: 'enum', values: SIGNATURE_STATES, ops: ENUM_OPS },
 };
 
 /** RFC 5322 §3.6.8: a field name is printable ASCII except the colon. */
@@ -123,6 +126,20 @@ function attachmentTypes(facts: MessageFacts): string[] {
   return out;
 }
 
+/**
+ * The result of the last `verify_signature` step run so far: its step result is marked
+ * `check: "signature"` and carries `signature`. Before any such step ran the field is absent, so
+ * `signature: valid` cannot hold for a message nobody checked.
+ */
+function signatureOf(f: MessageFacts): unknown {
+  let found: unknown;
+  for (const { result } of Object.values(f.steps)) {
+    const value = readPath(result, ['signature']);
+    if (readPath(result, ['check']) === 'signature' && typeof value === 'string') found = value;
+  }
+  return found;
+}
+
 const READERS: Record<string, (f: MessageFacts) => unknown> = {
   sender: (f) => f.sender,
   'sender.domain': (f) => domainOf(f.sender),
@@ -147,6 +164,7 @@ const READERS: Record<string, (f: MessageFacts) => unknown> = {
   'key.smime': (f) => f.keys.smime,
   'key.pgp': (f) => f.keys.pgp,
   'address.detail': (f) => f.addressDetail,
+  signature: signatureOf,
 };
 
 /**
