@@ -10,6 +10,7 @@ import { simulateCommand } from './commands/simulate.ts';
 import { policyCommand } from './commands/policy.ts';
 import { auditCommand } from './commands/audit.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { keysCommand } from './commands/keys.ts';
 
 const USAGE = `usage: intentmail <command> [options]
 
@@ -20,6 +21,11 @@ const USAGE = `usage: intentmail <command> [options]
   policy schema [--out DIR]           JSON Schemas of tenant.yaml and intent files (for editors)
   audit verify [--tenant T] [--json]  check the audit chains and signed checkpoints
   migrate                             apply database migrations
+  keys import --tenant T FILE... [--password P]
+                                      import certificates, PKCS#12, PEM keys, CRLs, OpenPGP keys
+  keys list --tenant T [--json]       the tenant's key store
+  keys remove --tenant T ID           remove one entry
+  keys phone --tenant T ADDRESS +NUMBER   SMS number for PDF container passwords
 
 Configuration comes from the environment (see README); every variable is also a --flag on serve.`;
 
@@ -29,6 +35,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   policy: policyCommand,
   audit: auditCommand,
   migrate: migrateCommand,
+  keys: keysCommand,
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
