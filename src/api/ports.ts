@@ -205,7 +205,7 @@ export interface DeadStep {
   tenant: string;
   intent: string;
   stepPath: string;
-  action?: string;
+  action?: string | null;
   reason: string;
   failedAt?: Date | string | null;
 }

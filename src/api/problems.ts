@@ -12,9 +12,15 @@ import type { Logger } from '../core/ports.ts';
 /** The media type of a problem document (RFC 9457 §3). */
 export const PROBLEM_TYPE = 'application/problem+json';
 
-/** Writes a problem document with its status and any extra headers. */
+/**
+ * Writes a problem document with its status and any extra headers. When the request body was
+ * refused unread (401, 403, 413, 415 come before it is read) the connection is closed after
+ * the answer: the rest of the body is still in flight, and a client that stops sending on an
+ * early answer must not have its next request read as the remainder (RFC 9112 §9.6).
+ */
 export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {
-  return c.body(JSON.stringify(problem), problem.status as 400, { 'content-type': PROBLEM_TYPE, 'cache-control': 'no-store', ...headers });
+  const unread = c.req.raw.body !== null && (!c.req.raw.bodyUsed || problem.status === 413);
+  return c.body(JSON.stringify(problem), problem.status as 400, { 'content-type': PROBLEM_TYPE, 'cache-control': 'no-store', ...(unread ? { connection: 'close' } : {}), ...headers });
 }
 
 /** Shortcut: a problem for `code` with `detail` and extension members. */

@@ -21,7 +21,7 @@ import { loadZoneFile } from '../adapters/dns/zone-file.ts';
 import { startSmtpListener, type SmtpListener, type SmtpTimeouts } from '../adapters/smtp/listener.ts';
 import { nodeClientIp, startHttpServer, swaggerUiAssets, type HttpListener } from '../adapters/http/server.ts';
 import { openStoreWithAdmin } from '../store/admin-store.ts';
-import { createApiApp } from '../api/app.ts';
+import { createApiApp, type ApiApp } from '../api/app.ts';
 import type { AdminStore, JobControl, RateLimitOptions } from '../api/ports.ts';
 
 /** Everything a command needs, built from one Config. */
@@ -133,6 +133,8 @@ export interface ServeOptions {
 export interface Running {
   smtp: SmtpListener;
   http: HttpListener;
+  /** The HTTP application the listener serves (its route list is what /openapi.json must cover). */
+  api: ApiApp;
   close(): Promise<void>;
 }
 
@@ -182,6 +184,7 @@ export async function startServing(app: App, opts: ServeOptions = {}): Promise<R
   return {
     smtp,
     http,
+    api,
     close: async () => {
       clearInterval(checkpointTimer);
       await smtp.close();
