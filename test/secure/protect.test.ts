@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { keyStoreProtect, previewProtection, type EncryptMode } from '../../src/secure/protect.ts';
 import { splitEntity } from '../../src/secure/mime.ts';
-import { composeMail } from '../../src/steps/outbound.ts';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { pdfContainerStep } from '../../src/steps/pdf-container.ts';
 import { smimeStep } from '../../src/steps/smime.ts';
 import type { OutboundMail, StepMessage } from '../../src/steps/types.ts';
@@ -48,7 +48,7 @@ after(async () => {
 });
 
 async function reply(to: string[], attachment?: Buffer): Promise<OutboundMail> {
-  const raw = await composeMail({
+  const raw = await new MailComposer({
     from: 'intentmail@in.acme.example',
     to,
     subject: 'Summary: Q3 numbers',
@@ -56,9 +56,11 @@ async function reply(to: string[], attachment?: Buffer): Promise<OutboundMail> {
     messageId: '<reply-1@router.test>',
     date: new Date(),
     inReplyTo: '<q3@acme.example>',
-    autoSubmitted: 'auto-replied',
-    original: attachment,
-  });
+    headers: { 'Auto-Submitted': 'auto-replied' },
+    attachments: attachment ? [{ filename: 'original.eml', content: attachment, contentType: 'message/rfc822' }] : undefined,
+  })
+    .compile()
+    .build();
   return { from: 'intentmail@in.acme.example', to, raw };
 }
 
