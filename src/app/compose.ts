@@ -23,6 +23,16 @@ import { nodeClientIp, startHttpServer, swaggerUiAssets, type HttpListener } fro
 import { openStoreWithAdmin } from '../store/admin-store.ts';
 import { createApiApp, type ApiApp } from '../api/app.ts';
 import type { AdminStore, JobControl, RateLimitOptions } from '../api/ports.ts';
+import { storeDriver } from '../store/drizzle-store.ts';
+import { startQueue } from '../queue/boss.ts';
+import { createJobControl } from '../queue/control.ts';
+import { nudgingStore, startRelay, type Relay } from '../queue/relay.ts';
+import { startWorkers } from '../queue/workers.ts';
+import { ChainRunner } from '../runner/chain.ts';
+import { stepHandlers } from '../steps/registry.ts';
+import type { Protect, StepHandler } from '../steps/types.ts';
+import { relayMailer } from '../adapters/mail/relay.ts';
+import { httpSmsGateway } from '../adapters/mail/sms-gateway.ts';
 
 /** Everything a command needs, built from one Config. */
 export interface App {
@@ -120,8 +130,90 @@ export async function buildApp(config: Config, opts: { logger: Logger; env: Reco
   };
 }
 
+/** Options of the action chain in this process (tests shorten its timers; secure delivery adds handlers). */
+export interface ChainOptions {
+  /** Chains run at once (default INTENTMAIL_WORKER_CONCURRENCY; 0: no workers here, control surface only). */
+  concurrency?: number;
+  /** Handlers for actions beyond the built-in ones (smime, pgp, pdf_container, filelink, …). */
+  handlers?: Record<string, StepHandler>;
+  /** Encryption of replies and forwards (default: `encrypt: none` only). */
+  protect?: Protect;
+  /** Added to a step's timeout to form its claim (default LIMITS.STEP_LEASE_MARGIN_MS). */
+  leaseMarginMs?: number;
+  /** How often the queue looks for jobs of dead workers, in seconds. */
+  superviseIntervalSeconds?: number;
+  /** How often idle workers poll when no notification arrives, in seconds. */
+  pollingIntervalSeconds?: number;
+}
+
+/** The action chain in this process: the control surface, and (with workers) the outbox relay and the queue workers. */
+export interface Chain {
+  control: ReturnType<typeof createJobControl>;
+  /** Null when this process runs no workers. */
+  relay: Relay | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the action chain: pg-boss on the store's database, the outbox relay that queues
+ * accepted jobs, and worker loops that run the steps (`serve` and `worker`).
+ */
+export async function startChain(app: App, opts: ChainOptions = {}): Promise<Chain> {
+  const { config, logger, clock } = app;
+  const store = await app.store();
+  const driver = storeDriver(store);
+  const control = createJobControl(driver.db);
+  const concurrency = opts.concurrency ?? config.workerConcurrency;
+  if (concurrency === 0) return { control, relay: null, stop: async () => {} };
+  const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds });
+  const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
+  const runner = new ChainRunner({
+    db: driver.db,
+    store,
+    queue,
+    policy: () => app.policy,
+    masterKey: app.keys().masterKey,
+    handlers: stepHandlers(opts.handlers),
+    ports: {
+      clock,
+      logger,
+      mailer,
+      fetch: globalThis.fetch,
+      hostname: config.hostname,
+      fromAddress: (tenant) => config.mailFrom ?? `intentmail@${tenant.domains[0]}`,
+      env: app.env,
+      audit: async (event) => {
+        await store.appendAudit(event);
+      },
+      sms: config.smsGatewayUrl ? httpSmsGateway(config.smsGatewayUrl) : null,
+      protect: opts.protect,
+      webhookInlineBytes: config.webhookInlineBytes,
+    },
+    env: app.env,
+    retrySchedule: config.retrySchedule,
+    clock,
+    logger,
+    leaseMarginMs: opts.leaseMarginMs,
+  });
+  const relay = startRelay({ db: driver.db, queue, logger });
+  const workers = await startWorkers({ queue, runner, db: driver.db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
+  logger.info('workers started', { concurrency, relay: mailer ? 'configured' : 'none (mail steps fail until INTENTMAIL_RELAY_URL is set)' });
+  return {
+    control,
+    relay,
+    stop: async () => {
+      await workers.stop();
+      await relay.stop();
+      await queue.stop();
+      mailer?.close();
+    },
+  };
+}
+
 /** Options of `startServing` beyond the configuration. */
 export interface ServeOptions {
+  /** The action chain's options (workers run in `serve` unless INTENTMAIL_WORKER_CONCURRENCY is 0). */
+  chain?: ChainOptions;
   timeouts?: Partial<SmtpTimeouts>;
   /** Per-token API rate limit (default LIMITS.API_RATE_BURST / API_RATE_PER_SECOND). */
   apiRateLimit?: RateLimitOptions;
@@ -133,6 +225,8 @@ export interface ServeOptions {
 export interface Running {
   smtp: SmtpListener;
   http: HttpListener;
+  /** The action chain running in this process. */
+  chain: Chain;
   /** The HTTP application the listener serves (its route list is what /openapi.json must cover). */
   api: ApiApp;
   close(): Promise<void>;
@@ -142,8 +236,11 @@ export interface Running {
 export async function startServing(app: App, opts: ServeOptions = {}): Promise<Running> {
   const { config } = app;
   const tls = config.tlsCert && config.tlsKey ? readTls(config.tlsCert, config.tlsKey) : undefined;
-  const deps = await app.pipeline();
   const store = await app.store();
+  const chain = await startChain(app, opts.chain);
+  // Every local accept nudges the outbox relay, so a chain starts without waiting for its poll.
+  const pipeline = await app.pipeline();
+  const deps = chain.relay ? { ...pipeline, store: nudgingStore(pipeline.store!, chain.relay) } : pipeline;
   const smtp = await startSmtpListener({
     host: config.smtpHost,
     port: config.smtpPort,
@@ -164,7 +261,7 @@ export async function startServing(app: App, opts: ServeOptions = {}): Promise<R
     pipeline: deps,
     verifier: app.keys().verifier,
     masterKey: app.keys().masterKey,
-    jobs: opts.jobs ?? null,
+    jobs: opts.jobs ?? chain.control,
     adminToken: config.adminToken,
     clock: app.clock,
     logger: app.logger,
@@ -184,11 +281,13 @@ export async function startServing(app: App, opts: ServeOptions = {}): Promise<R
   return {
     smtp,
     http,
+    chain,
     api,
     close: async () => {
       clearInterval(checkpointTimer);
       await smtp.close();
       await http.close();
+      await chain.stop();
       for (const t of await store.auditTenants()) await store.checkpoint(t);
     },
   };

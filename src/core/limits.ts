@@ -187,6 +187,20 @@ export const LIMITS = {
   QUEUE_HEARTBEAT_S: 10,
   /** Times the queue retries a chain whose worker crashed or hit a storage error before it is dead-lettered. */
   QUEUE_RETRY_LIMIT: 10,
+  /** Message ids kept in the References field of a reply (RFC 5322 §3.6.4): the thread's start and its latest ids are what clients use. */
+  MAX_REFERENCES: 50,
+  /** Connections of the queue's own pool (pg-boss) per process: fetches and completions are short; the store keeps its own pool. */
+  QUEUE_POOL_MAX: 4,
+  /** Time a stopping worker gives the chains it runs to finish before their jobs are left for another worker. */
+  QUEUE_STOP_GRACE_MS: 20_000,
+  /** Longest a chain job may stay active (heartbeats normally catch a dead worker much sooner): one pass over even a long chain of slow steps. */
+  QUEUE_EXPIRE_S: 3600,
+  /** How long finished queue jobs are kept (the chain's own record is step_runs; these only help debugging). */
+  QUEUE_KEEP_DONE_S: 24 * 3600,
+  /** How far before a stored step outcome its audit record is looked for when a crash may have left it unappended (clock skew between nodes). */
+  AUDIT_REPAIR_WINDOW_MS: 5 * 60_000,
+  /** SMTP connections to the outbound relay per process (pooled): relays throttle clients that open many. */
+  RELAY_MAX_CONNECTIONS: 5,
   /** Dead-lettered steps one listing returns: an operator pages through the rest after re-driving or fixing these. */
   DEAD_LIST_MAX: 1000,
 } as const;

@@ -35,6 +35,9 @@ describe('restart and audit verification', () => {
       INTENTMAIL_DNS_SERVERS: `127.0.0.1:${dns.port}`,
       INTENTMAIL_DATA_DIR: db.dataDir,
       INTENTMAIL_LOG_LEVEL: 'error',
+      // Ingress only: this test is about what acceptance stores (jobs stay pending in the outbox)
+      // and tampers with records at known positions, which step records would shift.
+      INTENTMAIL_WORKER_CONCURRENCY: '0',
       ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     };
   });
