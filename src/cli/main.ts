@@ -10,11 +10,17 @@ import { simulateCommand } from './commands/simulate.ts';
 import { policyCommand } from './commands/policy.ts';
 import { auditCommand } from './commands/audit.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { workerCommand } from './commands/worker.ts';
+import { jobsCommand } from './commands/jobs.ts';
 import { keysCommand } from './commands/keys.ts';
 
 const USAGE = `usage: intentmail <command> [options]
 
-  serve [--flags]                     SMTP ingress and HTTP listener (also: npm start)
+  serve [--flags]                     SMTP ingress, HTTP listener and workers (also: npm start)
+  worker [--flags]                    workers only: run the action chains (many per PostgreSQL)
+  jobs status MESSAGE_ID [--json]     a message's chain: each step, attempts, results, errors
+  jobs dead [--tenant T] [--json]     dead-lettered steps
+  jobs redrive MESSAGE_ID [--step PATH]   run a dead-lettered step again (audited)
   simulate FILE.eml --to ADDR [--from ADDR] [--ip IP] [--helo NAME] [--tls] [--json]
                                       dry run: authentication, intent, access decision, steps
   policy validate [DIR] [--strict]    load and check every policy; exit 1 with file:line:field
@@ -31,6 +37,8 @@ Configuration comes from the environment (see README); every variable is also a 
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
+  worker: workerCommand,
+  jobs: jobsCommand,
   simulate: simulateCommand,
   policy: policyCommand,
   audit: auditCommand,
