@@ -44,6 +44,9 @@ export async function learnKeysFromMessage(input: LearnInput, keys: KeyStore, no
 
 /** OpenPGP public keys attached to the message whose user ids name the sender (application/pgp-keys, RFC 3156 §7, or armored). */
 async function attachedKeys(raw: Uint8Array, sender: string): Promise<{ name: string; key: openpgp.PublicKey }[]> {
+  // Parsing every attachment of a large message only to find none is a key costs; look first.
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (!['application/pgp-keys', 'BEGIN PGP PUBLIC KEY BLOCK', '.asc'].some((s) => bytes.includes(s))) return [];
   let attachments;
   try {
     attachments = (await containerContentOf(raw)).attachments;

@@ -10,6 +10,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { constants, createCipheriv, createHash, publicEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 import {
   algorithm,
@@ -78,7 +79,7 @@ export function signedData(content: Buffer, signer: CmsSigner, opts: { detached:
     signatureAlg = algorithm(OID.ecdsaSha256);
     signature = sign('sha256', attrs, { key: signer.key, dsaEncoding: 'der' });
   } else {
-    throw new Error(`unsupported signing key type ${signer.key.asymmetricKeyType}`);
+    throw new IntentmailError('validation_failed', `S/MIME signing needs an RSA or EC key, not ${signer.key.asymmetricKeyType}`);
   }
   // In the SignerInfo the attributes are [0] IMPLICIT: same bytes, context tag instead of SET.
   const signedAttrs = Buffer.concat([Buffer.from([0xa0]), attrs.subarray(1)]);

@@ -8,6 +8,7 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { IntentmailError } from '../core/errors.ts';
+import { LIMITS } from '../core/limits.ts';
 
 const CRLF = Buffer.from('\r\n');
 
@@ -118,6 +119,7 @@ export function multipartParts(body: Buffer, boundary: string): Buffer[] | null 
     const next = findNext(partStart - 2);
     if (next < 0) return null;
     parts.push(body.subarray(partStart, Math.max(partStart, next)));
+    if (parts.length > LIMITS.MAX_MIME_PARTS) return null;
     pos = next + 2;
   }
 }

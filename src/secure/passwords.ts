@@ -3,6 +3,7 @@
  * ones a specialist system puts in a header, which must be strong enough to protect anything.
  */
 import { randomInt } from 'node:crypto';
+import { IntentmailError } from '../core/errors.ts';
 
 /**
  * Characters of generated passwords: letters and digits without look-alikes (0/O, 1/l/I), so a
@@ -49,7 +50,7 @@ export function passwordFromSeed(seed: Uint8Array): string {
     chars.push(ALPHABET[byte % ALPHABET.length]);
     if (chars.length === GROUPS * GROUP_LENGTH) break;
   }
-  if (chars.length < GROUPS * GROUP_LENGTH) throw new Error('password seed too short');
+  if (chars.length < GROUPS * GROUP_LENGTH) throw new IntentmailError('internal', 'password seed too short');
   const groups: string[] = [];
   for (let g = 0; g < GROUPS; g++) groups.push(chars.slice(g * GROUP_LENGTH, (g + 1) * GROUP_LENGTH).join(''));
   return groups.join('-');

@@ -7,6 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import * as openpgp from 'openpgp';
+import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 import { assembleMessage, fieldValue, headerFields, multipartBody, multipartParts, newBoundary, parseContentType, splitEntity, splitForProtection, toCrlf } from './mime.ts';
 
@@ -124,7 +125,7 @@ export async function pgpEncryptEntity(entity: Buffer, encryptionKeys: openpgp.K
 export async function protectPgp(raw: Uint8Array, opts: { signingKey?: openpgp.PrivateKey; encryptionKeys?: openpgp.Key[]; now: Date }): Promise<Buffer> {
   const { outer, entity } = splitForProtection(raw);
   const encrypt = opts.encryptionKeys !== undefined && opts.encryptionKeys.length > 0;
-  if (!encrypt && !opts.signingKey) throw new Error('protectPgp needs a signing key, encryption keys, or both');
+  if (!encrypt && !opts.signingKey) throw new IntentmailError('internal', 'protectPgp needs a signing key, encryption keys, or both');
   const wrapped = encrypt ? await pgpEncryptEntity(entity, opts.encryptionKeys!, opts.signingKey ?? null, opts.now) : await pgpSignEntity(entity, opts.signingKey!, opts.now);
   return assembleMessage(outer, wrapped.fields, wrapped.body);
 }

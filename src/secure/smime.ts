@@ -5,6 +5,7 @@
  * S/MIME signature in a received message and checking it (cms.ts does the cryptography).
  */
 import { Buffer } from 'node:buffer';
+import { IntentmailError } from '../core/errors.ts';
 import { contentInfoType, envelopedData, signedData, verifySignedData, type CmsRecipient, type CmsSigner, type CmsVerification, type ContentCipher } from './cms.ts';
 import { assembleMessage, base64Lines, fieldValue, headerFields, multipartBody, multipartParts, newBoundary, parseContentType, splitEntity, splitForProtection, toCrlf } from './mime.ts';
 import { OID } from './oids.ts';
@@ -55,7 +56,7 @@ export function encryptEntity(entity: Buffer, recipients: CmsRecipient[], cipher
  * outside; the content entity (Content-* fields and body) is what is signed and encrypted.
  */
 export function protectSmime(raw: Uint8Array, opts: SmimeOptions): Buffer {
-  if (!opts.signer && (!opts.recipients || opts.recipients.length === 0)) throw new Error('protectSmime needs a signer, recipients, or both');
+  if (!opts.signer && (!opts.recipients || opts.recipients.length === 0)) throw new IntentmailError('internal', 'protectSmime needs a signer, recipients, or both');
   const { outer, entity } = splitForProtection(raw);
   let current: Entity | null = null;
   let bytes = entity;
