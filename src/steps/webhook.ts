@@ -187,7 +187,13 @@ export const incidentHandler: StepHandler = (message, step, ports) => deliver(me
 export async function previewWebhook(message: StepMessage, step: StepInvocation, ports: Pick<StepPorts, 'clock' | 'webhookInlineBytes'>): Promise<StepPreview> {
   const req = await buildWebhookRequest(message, step, ports, step.action === 'incident' ? 'incident.reported' : 'message.received');
   if ('problem' in req) return { action: step.action, name: step.name, target: null, detail: { problem: req.problem } };
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, /authorization|token|key|secret/i.test(k) ? '(redacted)' : v]));
+  // Credentials are not shown, nor the signature: it is valid for minutes, and a dry run's output may travel.
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [
+      k,
+      k === 'webhook-signature' ? `(v1 HMAC-SHA256 with ${req.secrets.length} secret${req.secrets.length === 1 ? '' : 's'})` : /authorization|token|key|secret/i.test(k) ? '(redacted)' : v,
+    ]),
+  );
   return {
     action: step.action,
     name: step.name,

@@ -11,6 +11,7 @@ import { processMessage } from '../../pipeline/inbound.ts';
 import { resolveRecipient } from '../../pipeline/recipient.ts';
 import { configFromArgs } from '../context.ts';
 import { formatReport } from '../report.ts';
+import { previewPlan } from '../../steps/preview.ts';
 
 /** Prints the report (text or --json); exit 0 when the message would be accepted, 1 when refused. */
 export async function simulateCommand(args: string[]): Promise<number> {
@@ -41,10 +42,22 @@ export async function simulateCommand(args: string[]): Promise<number> {
   }
   const deps = { resolver: buildResolver(config, { now: () => new Date() }), store: null, clock: { now: () => new Date() }, logger: silentLogger, masterKey: new Uint8Array(32), mta: config.hostname, maxMessageBytes: config.maxMessageBytes };
   const report = await processMessage(deps, envelope, rcpt.target, raw, { dryRun: true });
+  // What each step would send, rendered as a worker would render it, sent nowhere.
+  const previews = await previewPlan({
+    report,
+    target: rcpt.target,
+    raw,
+    envelope,
+    env,
+    hostname: config.hostname,
+    fromAddress: (tenant) => config.mailFrom ?? `intentmail@${tenant.domains[0]}`,
+    webhookInlineBytes: config.webhookInlineBytes,
+    clock: deps.clock,
+  });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, lineEndingsNormalised: normalised }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...report, previews, lineEndingsNormalised: normalised }, null, 2)}\n`);
   } else {
-    process.stdout.write(formatReport(report, { file, normalised, location: policy.location }));
+    process.stdout.write(formatReport(report, { file, normalised, location: policy.location, previews }));
   }
   if (report.reply.code >= 400 && report.reply.code < 500) return 1;
   if (!report.accepted && !report.refusedAt) throw new IntentmailError('internal', 'inconsistent report');
