@@ -9,7 +9,9 @@ import { Buffer } from 'node:buffer';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { IntentmailError } from '../../src/core/errors.ts';
+import { importTenantKeyFiles } from '../../src/keys/tenant-files.ts';
 import { DAY, makeCert, makeChain, makeCrl, makePgpKey, makePkcs12, type TestCert } from '../secure/helpers/pki.ts';
+import { Workdir } from '../secure/helpers/tools.ts';
 import { openTestKeyStore, type TestKeyStore } from './helpers.ts';
 
 let t: TestKeyStore;
@@ -180,5 +182,23 @@ describe('SMS numbers for PDF passwords', () => {
     assert.equal(await t.keys.repository.phone('acme', 'bob@example.org'), '+4917012345678');
     assert.equal(await t.keys.repository.phone('tenant-b', 'bob@example.org'), null);
     await assert.rejects(t.keys.setPhone('acme', 'bob@example.org', '0170 1234'), /E\.164/);
+  });
+});
+
+describe('key files named by the tenant policy', () => {
+  test('imported relative to the tenant folder, passwords from the environment; escapes and unset variables refused', async () => {
+    const w = new Workdir();
+    try {
+      const { ca: c, leaf: ours } = makeChain('intentmail@in.tenant-c.example');
+      w.file('ca.pem', c.pem);
+      w.file('ours.p12', makePkcs12(ours, [c], 'from-env'));
+      const out = await importTenantKeyFiles(t.keys, 'tenant-c', w.path, [{ path: 'ca.pem' }, { path: 'ours.p12', passwordEnv: 'OURS_P12_PASSWORD' }], { OURS_P12_PASSWORD: 'from-env' });
+      assert.deepEqual(out.map((o) => [o.kind, o.status]), [['x509_ca', 'imported'], ['x509_ca', 'updated'], ['smime_identity', 'imported']]);
+      await assert.rejects(importTenantKeyFiles(t.keys, 'tenant-c', w.path, [{ path: '../etc/passwd' }], {}), /outside the tenant's folder/);
+      await assert.rejects(importTenantKeyFiles(t.keys, 'tenant-c', w.path, [{ path: 'ours.p12', passwordEnv: 'UNSET_VAR' }], {}), /needs \$\{env\.UNSET_VAR\}, which is not set/);
+      await assert.rejects(importTenantKeyFiles(t.keys, 'tenant-c', w.path, [{ path: 'missing.pem' }], {}), /cannot read key file missing\.pem/);
+    } finally {
+      w.remove();
+    }
   });
 });
