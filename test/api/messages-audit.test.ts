@@ -108,6 +108,7 @@ describe('messages', () => {
     const dead = await settled(ids[0]);
     assert.equal(dead.progress.status, 'dead', JSON.stringify(dead.progress));
     const step = dead.progress.steps.find((s: { status: string }) => s.status === 'dead');
+    assert.ok(step, JSON.stringify(dead.progress));
     assert.equal(step.action, 'webhook');
     const list = await h.call('GET', '/v1/dead-letters?tenant=acme', { token: reader });
     assert.equal(list.status, 200);
