@@ -140,7 +140,7 @@ export interface ChainOptions {
   protect?: Protect;
   /** Added to a step's timeout to form its claim (default LIMITS.STEP_LEASE_MARGIN_MS). */
   leaseMarginMs?: number;
-  /** How often the queue looks for jobs of dead workers, in seconds. */
+  /** How often the queue looks for jobs of dead workers, in seconds (default INTENTMAIL_WORKER_RECOVERY_INTERVAL). */
   superviseIntervalSeconds?: number;
   /** How often idle workers poll when no notification arrives, in seconds. */
   pollingIntervalSeconds?: number;
@@ -165,7 +165,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   const control = createJobControl(driver.db);
   const concurrency = opts.concurrency ?? config.workerConcurrency;
   if (concurrency === 0) return { control, relay: null, stop: async () => {} };
-  const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds });
+  const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds ?? config.workerRecoverySeconds });
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
   const runner = new ChainRunner({
     db: driver.db,

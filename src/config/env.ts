@@ -41,6 +41,8 @@ export interface Config {
   webhookInlineBytes: number;
   /** From address of outbound mail; unset: `intentmail@<the tenant's first domain>`. */
   mailFrom: string | undefined;
+  /** Seconds between the queue's looks for chains whose worker died. */
+  workerRecoverySeconds: number;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -82,6 +84,7 @@ const SCHEMA = {
   INTENTMAIL_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(LIMITS.MAX_WORKER_CONCURRENCY).default(LIMITS.WORKER_CONCURRENCY),
   INTENTMAIL_SMS_GATEWAY_URL: optional.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), 'must be an http:// or https:// URL'),
   INTENTMAIL_WEBHOOK_INLINE_MAX: optional.refine((v) => v === undefined || SIZE_RE.test(v), 'must be a size such as 256KB (0 inlines no attachment content)'),
+  INTENTMAIL_WORKER_RECOVERY_INTERVAL: z.coerce.number().int().min(1).max(3600).default(LIMITS.QUEUE_SUPERVISE_S),
   INTENTMAIL_MAIL_FROM: optional.refine((v) => v === undefined || /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/.test(v), 'must be an e-mail address'),
 } as const;
 
@@ -135,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: { 
     smsGatewayUrl: v.INTENTMAIL_SMS_GATEWAY_URL,
     webhookInlineBytes: v.INTENTMAIL_WEBHOOK_INLINE_MAX === undefined ? LIMITS.WEBHOOK_INLINE_BYTES : parseSizeValue(v.INTENTMAIL_WEBHOOK_INLINE_MAX),
     mailFrom: v.INTENTMAIL_MAIL_FROM?.toLowerCase(),
+    workerRecoverySeconds: v.INTENTMAIL_WORKER_RECOVERY_INTERVAL,
   };
 }
 

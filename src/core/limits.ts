@@ -171,8 +171,8 @@ export const LIMITS = {
   MAX_WEBHOOK_BODY_CHARS: 1024 * 1024,
   /** Time a mail step (reply, forward, copy, notify) has for the relay: connection, greeting and transfer together. */
   MAIL_STEP_TIMEOUT_MS: 60_000,
-  /** Added to a step's own timeout to form its claim: past it, another worker may take the step over (its holder is presumed dead). */
-  STEP_LEASE_MARGIN_MS: 15_000,
+  /** Added to a step's own timeout to form its claim: past it, another worker may take the step over (its holder is presumed dead). Claims are timed by the database clock, so this only covers recording the outcome. */
+  STEP_LEASE_MARGIN_MS: 5_000,
   /** Characters of an error kept per step and in the audit record: enough to read, not a dump of a receiver's error page. */
   MAX_STEP_ERROR_CHARS: 500,
   /** Accepted jobs handed to the queue per outbox pass: one short transaction, however large the backlog. */
@@ -201,6 +201,8 @@ export const LIMITS = {
   AUDIT_REPAIR_WINDOW_MS: 5 * 60_000,
   /** SMTP connections to the outbound relay per process (pooled): relays throttle clients that open many. */
   RELAY_MAX_CONNECTIONS: 5,
+  /** Default seconds between the queue's looks for jobs whose worker died (INTENTMAIL_WORKER_RECOVERY_INTERVAL); each look is a few indexed queries. */
+  QUEUE_SUPERVISE_S: 30,
   /** Dead-lettered steps one listing returns: an operator pages through the rest after re-driving or fixing these. */
   DEAD_LIST_MAX: 1000,
 } as const;

@@ -32,7 +32,7 @@ export type Tx = Parameters<Parameters<Driver['db']['transaction']>[0]>[0];
 
 /** Timing knobs of pg-boss' own housekeeping (tests shorten them). */
 export interface BossOptions {
-  /** How often expired or heartbeat-less jobs are looked for, in seconds (default 30). */
+  /** How often expired or heartbeat-less jobs are looked for, in seconds (default LIMITS.QUEUE_SUPERVISE_S). */
   superviseIntervalSeconds?: number;
 }
 
@@ -46,7 +46,7 @@ export interface Queue {
 
 /** Starts pg-boss on the store's database and makes sure both queues exist. */
 export async function startQueue(driver: Driver, logger: Logger, opts: BossOptions = {}): Promise<Queue> {
-  const supervise = opts.superviseIntervalSeconds ?? 30;
+  const supervise = opts.superviseIntervalSeconds ?? LIMITS.QUEUE_SUPERVISE_S;
   const common: ConstructorOptions = {
     schema: QUEUE_SCHEMA,
     supervise: true,

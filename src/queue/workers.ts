@@ -27,7 +27,7 @@ export async function startWorkers(deps: { queue: Queue; runner: ChainRunner; db
   const { boss } = deps.queue;
   const loops = Math.max(1, Math.min(LOOPS, deps.concurrency));
   const batchSize = Math.max(1, Math.ceil(deps.concurrency / loops));
-  const polling = deps.pollingIntervalSeconds ?? 2;
+  const polling = deps.pollingIntervalSeconds ?? 1;
   await boss.work<ChainJobData>(
     CHAIN_QUEUE,
     {

@@ -283,7 +283,7 @@ export class ChainRunner {
       target,
       status: record.status,
       resourceId: record.resourceId,
-      text: record.lastError ?? (outcome.status === 'done' ? (outcome.summary ?? 'done') : ''),
+      text: record.lastError ?? (outcome.status === 'done' ? (outcome.summary ?? 'done') : outcome.reason),
       webhookId: c.webhookId,
       nextAttemptInMs: record.retryInMs,
     });
