@@ -178,6 +178,28 @@ export class KeyStore {
 
   /** The tenant's usable S/MIME signing identity for `from` (certificate, chain and the unsealed private key). */
   async smimeSigner(tenant: string, from: string): Promise<KeyLookup<CmsSigner & { entry: KeyEntry }>> {
+    const found = await this.#smimeIdentity(tenant, from);
+    if (!found.ok) return found;
+    const { stored, cert, chain } = found.key;
+    const der = openMessage(stored.secret!, this.#masterKey);
+    const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+    return { ok: true, key: { entry: publicView(stored), cert, chain, key } };
+  }
+
+  /**
+   * Whether the tenant can sign as `from` right now, checked exactly as for signing (validity,
+   * usage, chain, revocation, key present) but without unsealing any private key (plans, simulate).
+   */
+  async signingIdentity(tenant: string, from: string, kind: 'smime' | 'pgp'): Promise<KeyLookup<KeyEntry>> {
+    if (kind === 'smime') {
+      const found = await this.#smimeIdentity(tenant, from);
+      return found.ok ? { ok: true, key: publicView(found.key.stored) } : found;
+    }
+    const found = await this.#pgpIdentity(tenant, from);
+    return found.ok ? { ok: true, key: publicView(found.key) } : found;
+  }
+
+  async #smimeIdentity(tenant: string, from: string): Promise<KeyLookup<{ stored: StoredKey; cert: Certificate; chain: Certificate[] }>> {
     const now = this.#clock.now();
     const entries = await this.#repo.findByAddress(tenant, ['smime_identity'], from);
     if (entries.length === 0) return { ok: false, reasons: [`no S/MIME signing identity for ${from} (import a .p12 or key and certificate)`] };
@@ -191,9 +213,7 @@ export class KeyStore {
         reasons.push(problems[0] ?? (chained && !chained.ok ? chained.reason : 'the private key is missing'));
         continue;
       }
-      const der = openMessage(entry.secret, this.#masterKey);
-      const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
-      return { ok: true, key: { entry: publicView(entry), cert, chain: chained.path.slice(1), key } };
+      return { ok: true, key: { stored: entry, cert, chain: chained.path.slice(1) } };
     }
     return { ok: false, reasons };
   }
@@ -221,6 +241,14 @@ export class KeyStore {
 
   /** The tenant's usable OpenPGP signing key for `from`, unsealed. */
   async pgpSigner(tenant: string, from: string): Promise<KeyLookup<{ entry: KeyEntry; key: openpgp.PrivateKey }>> {
+    const found = await this.#pgpIdentity(tenant, from);
+    if (!found.ok) return found;
+    const key = await openpgp.readPrivateKey({ binaryKey: new Uint8Array(openMessage(found.key.secret!, this.#masterKey)), config: PGP_CONFIG });
+    return { ok: true, key: { entry: publicView(found.key), key } };
+  }
+
+  /** The newest OpenPGP identity for `from` whose public part can sign now (not expired, not revoked, a signing key). */
+  async #pgpIdentity(tenant: string, from: string): Promise<KeyLookup<StoredKey>> {
     const now = this.#clock.now();
     const entries = await this.#repo.findByAddress(tenant, ['pgp_identity'], from);
     if (entries.length === 0) return { ok: false, reasons: [`no OpenPGP signing key for ${from} (import the secret key)`] };
@@ -230,10 +258,10 @@ export class KeyStore {
         reasons.push('the secret key is missing');
         continue;
       }
-      const key = await openpgp.readPrivateKey({ binaryKey: new Uint8Array(openMessage(entry.secret, this.#masterKey)), config: PGP_CONFIG });
-      const problem = await pgpKeyProblem(key, 'sign', now);
+      const publicKey = await openpgp.readKey({ binaryKey: new Uint8Array(entry.publicData), config: PGP_CONFIG });
+      const problem = await pgpKeyProblem(publicKey, 'sign', now);
       if (problem) reasons.push(problem);
-      else return { ok: true, key: { entry: publicView(entry), key } };
+      else return { ok: true, key: entry };
     }
     return { ok: false, reasons };
   }

@@ -99,8 +99,8 @@ export async function planProtection(input: PlanInput, keys: KeyStore): Promise<
   let signer: RecipientPlan['signer'] = null;
   let signProblem: string | null = null;
   if (signDirective) {
-    const found = signDirective.mode === 'smime' ? await keys.smimeSigner(input.tenant, input.from) : await keys.pgpSigner(input.tenant, input.from);
-    if (found.ok) signer = { kind: found.key.entry.kind as 'smime_identity' | 'pgp_identity', fingerprint: found.key.entry.fingerprint, subject: found.key.entry.subject };
+    const found = await keys.signingIdentity(input.tenant, input.from, signDirective.mode as 'smime' | 'pgp');
+    if (found.ok) signer = { kind: found.key.kind as 'smime_identity' | 'pgp_identity', fingerprint: found.key.fingerprint, subject: found.key.subject };
     else signProblem = `step ${signDirective.step} asks for a${signDirective.mode === 'smime' ? 'n S/MIME' : 'n OpenPGP'} signature: ${found.reasons.join('; ')}`;
   }
   const base = { sign: signDirective ? (signDirective.mode as 'smime' | 'pgp') : null, signer, problem: signProblem };

@@ -18,9 +18,9 @@ export function smimeStep(keys: KeyStore): StepHandler {
       let signer: string | null = null;
       if (sign) {
         const from = ports.fromAddress(message.tenant);
-        const found = await keys.smimeSigner(message.tenant.name, from);
+        const found = await keys.signingIdentity(message.tenant.name, from, 'smime');
         if (!found.ok) return { status: 'failed', reason: `S/MIME signing for ${from}: ${found.reasons.join('; ')}` };
-        signer = found.key.entry.fingerprint;
+        signer = found.key.fingerprint;
       }
       const protection: ProtectionDirective = { type: PROTECTION_DIRECTIVE, mode: 'smime', sign, encrypt, password: null, sendPassword: null, step: step.name };
       const what = [sign ? 'signed' : null, encrypt ? 'encrypted' : null].filter((w) => w !== null).join(' and ');
