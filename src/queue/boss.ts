@@ -112,7 +112,7 @@ async function ensureQueues(boss: PgBoss): Promise<void> {
       notify: true,
       deadLetter: CHAIN_DEAD_QUEUE,
       retryLimit: LIMITS.QUEUE_RETRY_LIMIT,
-      retryDelay: 5,
+      retryDelay: 2,
       retryBackoff: true,
       retryDelayMax: 3600,
       heartbeatSeconds: LIMITS.QUEUE_HEARTBEAT_S,

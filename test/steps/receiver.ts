@@ -20,6 +20,8 @@ export interface Delivery {
   path: string;
   /** performance.now() when the body was complete. */
   at: number;
+  /** The status answered, or null while (or because) the receiver hangs. */
+  answered: number | null;
 }
 
 /** How to answer: a response, or `hang` (never answer; the socket stays open until close). */
@@ -52,7 +54,7 @@ export async function startReceiver(opts: { secrets?: string[]; answer?: (d: Del
       } catch {
         json = null;
       }
-      const d: Delivery = { id, timestamp, signature, body, json, verified, headers: req.headers, method: req.method ?? '', path: req.url ?? '', at: performance.now() };
+      const d: Delivery = { id, timestamp, signature, body, json, verified, headers: req.headers, method: req.method ?? '', path: req.url ?? '', at: performance.now(), answered: null };
       const seen = deliveries.filter((x) => x.id === id).length;
       deliveries.push(d);
       const a = opts.answer ? opts.answer(d, seen) : { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: `R-${deliveries.length}` }) };
@@ -60,6 +62,7 @@ export async function startReceiver(opts: { secrets?: string[]; answer?: (d: Del
         hanging.add(res);
         return;
       }
+      d.answered = a.status;
       res.writeHead(a.status, a.headers ?? {});
       res.end(a.body ?? '');
     });
