@@ -32,6 +32,7 @@ let dns: Awaited<ReturnType<typeof startDnsServer>>;
 let db: Awaited<ReturnType<typeof testStoreOptions>>;
 let helpdesk: Receiver;
 let his: Receiver;
+let jira: Receiver;
 let sink: SmtpSink;
 let smsServer: Server;
 const sms: unknown[] = [];
@@ -67,6 +68,8 @@ describe('the example intents, end to end', () => {
     // The helpdesk is rotating its secret: it accepts the old and the new one.
     helpdesk = await startReceiver({ secrets: [SECRET, SECRET_2], answer: () => ({ status: 201, headers: { 'content-type': 'application/json' }, body: '{"id":"HD-4711"}' }) });
     his = await startReceiver({ secrets: [SECRET_2] });
+    // Jira Cloud's create-issue endpoint answers 201 with the new issue's id, key and URL.
+    jira = await startReceiver({ answer: () => ({ status: 201, headers: { 'content-type': 'application/json' }, body: '{"id":"10024","key":"OPS-24","self":"https://acme.atlassian.net/rest/api/2/issue/10024"}' }) });
     sink = await startSmtpSink();
     smsServer = createServer((req, res) => {
       let body = '';
@@ -88,6 +91,9 @@ describe('the example intents, end to end', () => {
       HIS_WEBHOOK_URL: his.url,
       HIS_WEBHOOK_SECRET: SECRET_2,
       LAB_ONCALL_PHONE: '+491701234567',
+      JIRA_ISSUE_URL: jira.url,
+      JIRA_BASIC_AUTH: 'YWxpY2VAYWNtZS5leGFtcGxlOmFwaS10b2tlbg==',
+      JIRA_PROJECT_KEY: 'OPS',
       ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     });
   });
@@ -95,6 +101,7 @@ describe('the example intents, end to end', () => {
     await router?.stop();
     await helpdesk?.close();
     await his?.close();
+    await jira?.close();
     await sink?.close();
     smsServer?.close();
     await dns?.close();
@@ -117,6 +124,26 @@ describe('the example intents, end to end', () => {
     assert.equal(header(reply.raw, 'Auto-Submitted'), 'auto-replied');
     assert.equal(header(reply.raw, 'Subject'), 'Re: VPN is down');
     assert.match(reply.raw, /Thanks, we received your message \(ticket HD-4711\)\./);
+  });
+
+  test('task.jira: a Jira create-issue body with the subject tags as labels; the reply names the new key', async () => {
+    const id = await deliver({ from: 'alice@acme.example', to: 'task.jira@in.acme.example', subject: 'Printer on fire #urgent #floor3', messageId: '<printer@acme.example>' });
+    const p = await settle(router, id);
+    assert.equal(p.status, 'done', JSON.stringify(p.steps));
+    assert.equal(p.steps[0].resourceId, '10024');
+    const issue = jira.deliveries.at(-1)!;
+    assert.equal(issue.headers.authorization, 'Basic YWxpY2VAYWNtZS5leGFtcGxlOmFwaS10b2tlbg==');
+    assert.deepEqual(issue.json, {
+      fields: {
+        project: { key: 'OPS' },
+        issuetype: { name: 'Task' },
+        summary: 'Printer on fire #urgent #floor3',
+        description: `About: Printer on fire #urgent #floor3\nThanks.\n\n\nReported by alice@acme.example by e-mail (message ${id}).`,
+        labels: ['urgent', 'floor3'],
+      },
+    });
+    await sink.waitFor((m) => m.some((x) => header(x.raw, 'In-Reply-To') === '<printer@acme.example>'));
+    assert.match(sink.mails.find((x) => header(x.raw, 'In-Reply-To') === '<printer@acme.example>')!.raw, /Created OPS-24\./);
   });
 
   test('no reply to an auto-submitted message or a null sender; the webhook still goes out', async () => {

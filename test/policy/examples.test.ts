@@ -38,7 +38,7 @@ describe('intents/ (the example tenant)', async () => {
 
   test('holds the intents the README lists', () => {
     assert.deepEqual([...acme!.intents.keys()].sort(), [
-      'approve.invoice', 'export.data', 'imaging.share', 'incident.report', 'lab.results', 'share.partner', 'summary.analytics', 'support.inbox', 'task.linear',
+      'approve.invoice', 'export.data', 'imaging.share', 'incident.report', 'lab.results', 'share.partner', 'summary.analytics', 'support.inbox', 'task.jira', 'task.linear',
     ]);
     assert.equal(first.policy!.byDomain.get('in.acme.example'), acme);
   });
