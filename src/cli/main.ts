@@ -21,7 +21,7 @@ const USAGE = `usage: intentmail <command> [options]
   jobs status MESSAGE_ID [--json]     a message's chain: each step, attempts, results, errors
   jobs dead [--tenant T] [--json]     dead-lettered steps
   jobs redrive MESSAGE_ID [--step PATH]   run a dead-lettered step again (audited)
-  simulate FILE.eml --to ADDR [--from ADDR] [--ip IP] [--helo NAME] [--tls] [--json]
+  simulate FILE.eml --to ADDR [--from ADDR] [--ip IP] [--helo NAME] [--tls] [--json] [--keys]
                                       dry run: authentication, intent, access decision, steps
   policy validate [DIR] [--strict]    load and check every policy; exit 1 with file:line:field
   policy schema [--out DIR]           JSON Schemas of tenant.yaml and intent files (for editors)

@@ -46,6 +46,19 @@ export interface ProtectionDirective {
   step: string;
 }
 
+/** The directive an smime, pgp or pdf_container step records (from its validated parameters), or null for other actions. */
+export function directiveFor(step: { action: string; name: string; params: Record<string, unknown> }): ProtectionDirective | null {
+  const p = step.params;
+  if (step.action === 'smime' || step.action === 'pgp') {
+    return { type: PROTECTION_DIRECTIVE, mode: step.action, sign: p.sign === true, encrypt: p.encrypt === true, password: null, sendPassword: null, step: step.name };
+  }
+  if (step.action === 'pdf_container') {
+    const sendPassword = p.send_password === 'sms' || p.send_password === 'email' ? p.send_password : null;
+    return { type: PROTECTION_DIRECTIVE, mode: 'pdf', sign: false, encrypt: true, password: typeof p.password === 'string' ? p.password : 'generated', sendPassword, step: step.name };
+  }
+  return null;
+}
+
 /** The directives recorded so far, in chain order, from the step results of a message's facts. */
 export function directivesOf(steps: Record<string, { result: unknown }>): ProtectionDirective[] {
   const out: ProtectionDirective[] = [];

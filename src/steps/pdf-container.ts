@@ -5,7 +5,7 @@
  * e-mail, never in the same message. A header password is checked now (present once, strong
  * enough), so a chain that cannot protect fails here rather than at the reply.
  */
-import { PROTECTION_DIRECTIVE, type ProtectionDirective } from '../secure/protect.ts';
+import { directiveFor } from '../secure/protect.ts';
 import { headerPasswordProblem } from '../secure/passwords.ts';
 import type { StepHandler } from './types.ts';
 
@@ -21,7 +21,7 @@ export function pdfContainerStep(): StepHandler {
       const weak = headerPasswordProblem(values[0]);
       if (weak) return { status: 'failed', reason: `the PDF password from header ${name} ${weak}` };
     }
-    const protection: ProtectionDirective = { type: PROTECTION_DIRECTIVE, mode: 'pdf', sign: false, encrypt: true, password, sendPassword, step: step.name };
+    const protection = directiveFor(step);
     const channel = sendPassword === null ? 'SMS when a number is known, else a separate e-mail' : sendPassword === 'sms' ? 'SMS' : 'a separate e-mail';
     return { status: 'done', result: { protection }, summary: `outbound mail of this chain goes as an AES-256 password PDF; password ${password === 'generated' ? 'generated' : `from ${password}`}, sent by ${channel}` };
   };

@@ -5,7 +5,7 @@
  * signing key fails the step, naming why.
  */
 import type { KeyStore } from '../keys/store.ts';
-import { PROTECTION_DIRECTIVE, type ProtectionDirective } from '../secure/protect.ts';
+import { directiveFor } from '../secure/protect.ts';
 import { stepFailure } from '../secure/step-errors.ts';
 import type { StepHandler } from './types.ts';
 
@@ -22,7 +22,7 @@ export function pgpStep(keys: KeyStore): StepHandler {
         if (!found.ok) return { status: 'failed', reason: `OpenPGP signing for ${from}: ${found.reasons.join('; ')}` };
         signer = found.key.fingerprint;
       }
-      const protection: ProtectionDirective = { type: PROTECTION_DIRECTIVE, mode: 'pgp', sign, encrypt, password: null, sendPassword: null, step: step.name };
+      const protection = directiveFor(step);
       const what = [sign ? 'signed' : null, encrypt ? 'encrypted' : null].filter((w) => w !== null).join(' and ');
       return { status: 'done', result: { protection, signer }, summary: `outbound mail of this chain will be PGP/MIME ${what}` };
     } catch (err) {

@@ -5,7 +5,7 @@
  * identity exists and is usable, so a chain that cannot sign fails here, naming why.
  */
 import type { KeyStore } from '../keys/store.ts';
-import { PROTECTION_DIRECTIVE, type ProtectionDirective } from '../secure/protect.ts';
+import { directiveFor } from '../secure/protect.ts';
 import { stepFailure } from '../secure/step-errors.ts';
 import type { StepHandler } from './types.ts';
 
@@ -22,7 +22,7 @@ export function smimeStep(keys: KeyStore): StepHandler {
         if (!found.ok) return { status: 'failed', reason: `S/MIME signing for ${from}: ${found.reasons.join('; ')}` };
         signer = found.key.fingerprint;
       }
-      const protection: ProtectionDirective = { type: PROTECTION_DIRECTIVE, mode: 'smime', sign, encrypt, password: null, sendPassword: null, step: step.name };
+      const protection = directiveFor(step);
       const what = [sign ? 'signed' : null, encrypt ? 'encrypted' : null].filter((w) => w !== null).join(' and ');
       return { status: 'done', result: { protection, signer }, summary: `outbound mail of this chain will be S/MIME ${what}` };
     } catch (err) {

@@ -17,10 +17,10 @@ const CLI = join(ROOT, 'src/cli/main.ts');
 let dataDir: string;
 let files: Workdir;
 
-function cli(args: string[]) {
+function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', INTENTMAIL_DATA_DIR: dataDir, INTENTMAIL_DNS_SERVERS: '127.0.0.1:9', INTENTMAIL_LOG_LEVEL: 'error' },
+    env: { PATH: process.env.PATH ?? '', INTENTMAIL_DATA_DIR: dataDir, INTENTMAIL_DNS_SERVERS: '127.0.0.1:9', INTENTMAIL_LOG_LEVEL: 'error', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -61,6 +61,16 @@ describe('intentmail keys', () => {
     const removed = cli(['keys', 'remove', '--tenant', 'acme', bob.id]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stdout, `removed ${bob.id}\n`);
+
+    // simulate --keys: the README's ticket from alice takes the "no S/MIME certificate" branch (pdf_container,
+    // password by SMS); with her number stored, the reply would leave as a password PDF, the password by SMS.
+    assert.equal(cli(['keys', 'phone', '--tenant', 'acme', 'alice@acme.example', '+4917012345678']).code, 0);
+    const sim = cli(['simulate', 'examples/mail/ticket.eml', '--to', 'task.linear@in.acme.example', '--from', 'alice@acme.example', '--ip', '127.0.0.1', '--helo', 'mail.acme.example', '--keys'], {
+      INTENTMAIL_DNS_ZONE: join(ROOT, 'examples/dns/zone.yaml'),
+    });
+    assert.equal(sim.code, 0, sim.stdout + sim.stderr);
+    assert.match(sim.stdout, /protection: applies to the outbound steps after it/);
+    assert.match(sim.stdout, /protection: alice@acme\.example: password PDF \(AES-256\), password generated, by SMS to \+49170\*\*\*\*678/);
 
     const verify = cli(['audit', 'verify', '--tenant', 'acme']);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { keyStoreProtect, previewProtection, type EncryptMode } from '../../src/secure/protect.ts';
+import { describePlan } from '../../src/secure/simulate.ts';
 import { splitEntity } from '../../src/secure/mime.ts';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { pdfContainerStep } from '../../src/steps/pdf-container.ts';
@@ -155,6 +156,16 @@ describe('encrypt: auto, with each kind of key missing', () => {
     } finally {
       offsetMs -= 3 * DAY;
     }
+  });
+
+  test('simulate describes each recipient: key, cipher, channel, or why it would fail', async () => {
+    const m = await stepMessage(INBOUND);
+    const [smime] = await previewProtection(m, 'intentmail@in.acme.example', ['smime.user@partner.example'], 'auto', t.keys);
+    assert.match(describePlan(smime), /^smime\.user@partner\.example: S\/MIME AES-256-CBC with RSA PKCS#1 v1\.5 to "CN=smime\.user@partner\.example/);
+    const [pgp] = await previewProtection(m, 'intentmail@in.acme.example', ['pgp.user@partner.example'], 'auto', t.keys);
+    assert.match(describePlan(pgp), /^pgp\.user@partner\.example: PGP\/MIME to OpenPGP key [0-9A-F]{40}$/);
+    const [fail] = await previewProtection(m, 'intentmail@in.acme.example', ['pgp.user@partner.example'], 'smime', t.keys);
+    assert.match(describePlan(fail), /would FAIL: S\/MIME encryption required/);
   });
 
   test('several recipients share the strongest protection all of them can open', async () => {

@@ -12,6 +12,7 @@ import { resolveRecipient } from '../../pipeline/recipient.ts';
 import { configFromArgs } from '../context.ts';
 import { formatReport } from '../report.ts';
 import { previewPlan } from '../../steps/preview.ts';
+import { annotateProtection, withPreviewKeyStore } from '../../secure/simulate.ts';
 
 /** Prints the report (text or --json); exit 0 when the message would be accepted, 1 when refused. */
 export async function simulateCommand(args: string[]): Promise<number> {
@@ -19,11 +20,11 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { to: { type: 'string' }, from: { type: 'string' }, ip: { type: 'string' }, helo: { type: 'string' }, tls: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { to: { type: 'string' }, from: { type: 'string' }, ip: { type: 'string' }, helo: { type: 'string' }, tls: { type: 'boolean' }, json: { type: 'boolean' }, keys: { type: 'boolean' } },
   });
   const file = positionals[0];
   if (!file || !values.to) {
-    process.stderr.write('usage: intentmail simulate FILE.eml --to ADDR [--from ADDR] [--ip IP] [--helo NAME] [--tls] [--json]\n');
+    process.stderr.write('usage: intentmail simulate FILE.eml --to ADDR [--from ADDR] [--ip IP] [--helo NAME] [--tls] [--json] [--keys]\n');
     return 2;
   }
   let raw: Buffer = readFileSync(file);
@@ -54,6 +55,11 @@ export async function simulateCommand(args: string[]): Promise<number> {
     webhookInlineBytes: config.webhookInlineBytes,
     clock: deps.clock,
   });
+  // Which key and protection each outbound message would get, from the tenant's key store: always
+  // with a database server; with the embedded one only on --keys (PGlite is one process: not beside serve).
+  if (report.accepted && (values.keys || config.databaseUrl)) {
+    await withPreviewKeyStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, (keys) => annotateProtection(report, rcpt.target.tenant.name, previews, keys));
+  }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ...report, previews, lineEndingsNormalised: normalised }, null, 2)}\n`);
   } else {
