@@ -33,6 +33,8 @@ import { stepHandlers } from '../steps/registry.ts';
 import type { Protect, StepHandler } from '../steps/types.ts';
 import { relayMailer } from '../adapters/mail/relay.ts';
 import { httpSmsGateway } from '../adapters/mail/sms-gateway.ts';
+import { keyStoreOver } from '../keys/open.ts';
+import { secureDelivery } from '../secure/delivery.ts';
 
 /** Everything a command needs, built from one Config. */
 export interface App {
@@ -167,13 +169,15 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   if (concurrency === 0) return { control, relay: null, stop: async () => {} };
   const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds ?? config.workerRecoverySeconds });
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
+  // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
+  const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
   const runner = new ChainRunner({
     db: driver.db,
     store,
     queue,
     policy: () => app.policy,
     masterKey: app.keys().masterKey,
-    handlers: stepHandlers(opts.handlers),
+    handlers: stepHandlers({ ...secure.handlers, ...opts.handlers }),
     ports: {
       clock,
       logger,
@@ -186,7 +190,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
         await store.appendAudit(event);
       },
       sms: config.smsGatewayUrl ? httpSmsGateway(config.smsGatewayUrl) : null,
-      protect: opts.protect,
+      protect: opts.protect ?? secure.protect,
       webhookInlineBytes: config.webhookInlineBytes,
     },
     env: app.env,
