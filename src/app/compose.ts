@@ -23,7 +23,8 @@ import { nodeClientIp, startHttpServer, swaggerUiAssets, type HttpListener } fro
 import { openStoreWithAdmin } from '../store/admin-store.ts';
 import { createApiApp, type ApiApp } from '../api/app.ts';
 import type { AdminStore, JobControl, RateLimitOptions } from '../api/ports.ts';
-import { storeDriver } from '../store/drizzle-store.ts';
+import { drizzleStoreOf } from '../store/drizzle-store.ts';
+import { openDriver } from '../store/driver.ts';
 import { startQueue } from '../queue/boss.ts';
 import { createJobControl } from '../queue/control.ts';
 import { nudgingStore, startRelay, type Relay } from '../queue/relay.ts';
@@ -162,18 +163,22 @@ export interface Chain {
  */
 export async function startChain(app: App, opts: ChainOptions = {}): Promise<Chain> {
   const { config, logger, clock } = app;
-  const store = await app.store();
-  const driver = storeDriver(store);
+  const store = drizzleStoreOf(await app.store());
+  const driver = store.driver;
   const control = createJobControl(driver.db);
   const concurrency = opts.concurrency ?? config.workerConcurrency;
   if (concurrency === 0) return { control, relay: null, stop: async () => {} };
   const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds ?? config.workerRecoverySeconds });
+  // On a server the chains get a pool of their own: SMTP accepts waiting on the audit-chain lock
+  // must not hold every connection the workers need. PGlite is one session for everyone.
+  const own = driver.kind === 'postgres' ? await openDriver({ databaseUrl: driver.url!, dataDir: config.dataDir }) : null;
+  const db = own?.db ?? driver.db;
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
   // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
   const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
   const runner = new ChainRunner({
-    db: driver.db,
-    store,
+    db,
+    appendAudit: (tx, tenant, events) => store.appendAuditInTx(tx, tenant, events),
     queue,
     policy: () => app.policy,
     masterKey: app.keys().masterKey,
@@ -199,8 +204,8 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     logger,
     leaseMarginMs: opts.leaseMarginMs,
   });
-  const relay = startRelay({ db: driver.db, queue, logger });
-  const workers = await startWorkers({ queue, runner, db: driver.db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
+  const relay = startRelay({ db, queue, logger });
+  const workers = await startWorkers({ queue, runner, db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
   logger.info('workers started', { concurrency, relay: mailer ? 'configured' : 'none (mail steps fail until INTENTMAIL_RELAY_URL is set)' });
   return {
     control,
@@ -210,6 +215,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
       await relay.stop();
       await queue.stop();
       mailer?.close();
+      await own?.close();
     },
   };
 }

@@ -197,8 +197,10 @@ export const LIMITS = {
   QUEUE_EXPIRE_S: 3600,
   /** How long finished queue jobs are kept (the chain's own record is step_runs; these only help debugging). */
   QUEUE_KEEP_DONE_S: 24 * 3600,
-  /** How far before a stored step outcome its audit record is looked for when a crash may have left it unappended (clock skew between nodes). */
-  AUDIT_REPAIR_WINDOW_MS: 5 * 60_000,
+  /** Chains whose loads, claims or outcomes one group-commit statement carries at most: one short transaction, one hold of the audit-chain lock. */
+  RUNNER_BATCH: 64,
+  /** Steps one chain pass runs at most: policies have tens; a loop through a bug cannot spin for ever. */
+  MAX_CHAIN_STEPS: 500,
   /** SMTP connections to the outbound relay per process (pooled): relays throttle clients that open many. */
   RELAY_MAX_CONNECTIONS: 5,
   /** Default seconds between the queue's looks for jobs whose worker died (INTENTMAIL_WORKER_RECOVERY_INTERVAL); each look is a few indexed queries. */

@@ -6,40 +6,45 @@
  * depend on what a webhook answered. Each step is claimed before it runs (a row per job and
  * path, `step_runs`), so two workers never run the same step; a step already done is never run
  * again — its stored result is reused — so a retry or a re-delivered queue job repeats only the
- * step that failed. Each outcome is stored first and then appended to the audit chain (an
- * outcome stored but not yet audited is repaired on the next pass, without duplicates). A
- * temporary failure schedules the next pass on the retry schedule in the same transaction that
- * records it; a permanent failure or a used-up schedule dead-letters the step for an operator;
- * `stop`, `reject` and `quarantine` end the chain.
+ * step that failed. Each outcome commits in one transaction with its audit record, the job's new
+ * status and, for a temporary failure, the queue job of the next attempt (on the retry
+ * schedule); a permanent failure or a used-up schedule dead-letters the step for an operator;
+ * `stop`, `reject` and `quarantine` end the chain. Claims, loads and outcome writes of chains
+ * running side by side are group-committed (src/runner/batch.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type { AuditEvent } from '../core/audit-event.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
-import type { Store } from '../core/store-port.ts';
 import { sealMessage } from '../crypto/envelope.ts';
 import type { MessageFacts } from '../message/facts.ts';
 import { evaluateCondition } from '../policy/conditions.ts';
 import { templateContext } from '../policy/template.ts';
 import type { PolicySet, Step } from '../policy/types.ts';
 import { nextRetryDelay, type RetrySchedule } from '../queue/schedule.ts';
-import type { ChainJobData, Queue } from '../queue/boss.ts';
+import type { ChainJobData, Queue, Tx } from '../queue/boss.ts';
 import { resultRows, type Db } from '../store/driver.ts';
 import { handlerFor, type StepHandlers } from '../steps/registry.ts';
 import { renderStepParams } from '../steps/render.ts';
 import type { ArchivePort, OutboundDecorations, StepInvocation, StepMessage, StepOutcome, StepPorts } from '../steps/types.ts';
 import { webhookId, webhookTimeoutMs } from '../steps/webhook.ts';
 import { stepAuditEvent, stepTarget } from './audit.ts';
+import { Batcher } from './batch.ts';
 import { intentOf, openChainMessage } from './message.ts';
 import {
-  auditRecorded,
-  claimStep,
+  claimSteps,
   FINAL_JOB_STATUSES,
-  finishPass,
-  loadChainRow,
-  loadStepRuns,
-  recordOutcome,
+  fromNow,
+  loadChains,
+  loadStepRun,
+  setJobStatus,
+  writeOutcomes,
+  type ChainRow,
+  type Claim,
+  type ClaimInput,
+  type OutcomeWrite,
   type StepRecord,
   type StepRunRow,
 } from './repo.ts';
@@ -47,7 +52,8 @@ import {
 /** What the runner is built from. */
 export interface RunnerDeps {
   db: Db;
-  store: Pick<Store, 'appendAudit'>;
+  /** Appends audit records inside the runner's transaction (DrizzleStore.appendAuditInTx). */
+  appendAudit: (tx: Tx, tenant: string, events: AuditEvent[]) => Promise<unknown>;
   queue: Pick<Queue, 'enqueueInTx'>;
   policy: () => PolicySet;
   masterKey: Uint8Array;
@@ -68,7 +74,7 @@ export interface PassAttempt {
   retryCount: number;
 }
 
-/** How a pass ended: the job's status now, or `busy` when another worker holds the chain. */
+/** How a pass ended: the job's status now (`busy` when another worker holds the chain), and how many steps it ran. */
 export interface PassResult {
   status: string;
   ran: number;
@@ -99,45 +105,55 @@ function cappedResult(result: unknown): unknown {
   return text.length <= LIMITS.MAX_STEP_RESULT_BYTES ? JSON.parse(text) : { truncated: true, note: `result larger than ${LIMITS.MAX_STEP_RESULT_BYTES} bytes was not kept` };
 }
 
+type ActionStep = Extract<Step, { kind: 'action' }>;
+
 /** Per-pass state. */
 interface Pass {
-  row: NonNullable<Awaited<ReturnType<typeof loadChainRow>>>;
+  row: ChainRow;
+  steps: Step[];
   runs: Map<string, StepRunRow>;
   message: StepMessage;
   facts: MessageFacts;
   decorations: OutboundDecorations;
   attempt: PassAttempt;
-  audited: string[];
   ran: number;
 }
 
-type Walk = { end: false } | { end: true; status: string };
+/** Where a walk of the step tree stops: the next action to run, or the end of the chain. */
+type Next = { kind: 'run'; step: ActionStep; path: string } | { kind: 'end'; status: string };
 
 /** The runner. */
 export class ChainRunner {
   readonly #d: RunnerDeps;
   readonly #ports: StepPorts;
+  readonly #loads: Batcher<string, { row: ChainRow; runs: StepRunRow[] } | null>;
+  readonly #claims: Batcher<ClaimInput, Claim | null>;
+  readonly #outcomes: Batcher<OutcomeWrite, boolean>;
 
   constructor(deps: RunnerDeps) {
     this.#d = deps;
     this.#ports = { ...deps.ports, archive: this.#archivePort() };
+    this.#loads = new Batcher((ids) => loadChains(deps.db, ids), LIMITS.RUNNER_BATCH);
+    this.#claims = new Batcher((claims) => claimSteps(deps.db, claims), LIMITS.RUNNER_BATCH);
+    this.#outcomes = new Batcher((writes) => writeOutcomes(deps.db, writes, { queue: deps.queue, appendAudit: deps.appendAudit }), LIMITS.RUNNER_BATCH);
   }
 
   /** Advances the chain of `data.jobId`; throws only on storage failures (the queue retries the pass). */
   async run(data: ChainJobData, attempt: PassAttempt): Promise<PassResult> {
     const { db, logger } = this.#d;
-    const row = await loadChainRow(db, data.jobId);
-    if (!row) {
+    const loaded = await this.#loads.submit(data.jobId);
+    if (!loaded) {
       logger.warn('chain job not found (deleted?)', { jobId: data.jobId });
       return { status: 'missing', ran: 0 };
     }
+    const { row } = loaded;
     if (FINAL_JOB_STATUSES.has(row.jobStatus)) return { status: row.jobStatus, ran: 0 };
-    const runs = new Map((await loadStepRuns(db, row.jobId)).map((r) => [r.path, r]));
-    const audited = await this.#repairAudits(row.tenant, runs);
     const tenant = this.#d.policy().tenants.get(row.tenant);
-    if (!tenant) return this.#end(row.jobId, 'dead', audited, `tenant ${row.tenant} is no longer in the policy`);
+    if (!tenant) return this.#endEarly(row.jobId, 'dead', `tenant ${row.tenant} is no longer in the policy`);
+    const steps = row.plan.steps as Step[] | undefined;
+    if (!Array.isArray(steps)) return this.#endEarly(row.jobId, 'dead', 'the job has no step plan');
     const opened = await openChainMessage(row, tenant, this.#d.masterKey);
-    if ('problem' in opened) return this.#end(row.jobId, opened.erased ? 'erased' : 'dead', audited, opened.problem);
+    if ('problem' in opened) return this.#endEarly(row.jobId, opened.erased ? 'erased' : 'dead', opened.problem);
     const decorations: OutboundDecorations = { subjectTags: [], headers: [] };
     const message: StepMessage = {
       id: row.messageId,
@@ -151,45 +167,61 @@ export class ChainRunner {
       receivedAt: row.receivedAt,
       decorations,
     };
-    const steps = row.plan.steps as Step[] | undefined;
-    if (!Array.isArray(steps)) return this.#end(row.jobId, 'dead', audited, 'the job has no step plan');
-    const pass: Pass = { row, runs, message, facts: opened.facts, decorations, attempt, audited, ran: 0 };
-    const walked = await this.#walk(steps, '', pass);
-    if (!walked.end) return this.#end(row.jobId, 'done', audited, null, pass.ran);
-    // `waiting` was set with the scheduled retry and `busy` belongs to another worker: only clear audit marks.
-    if (walked.status === 'waiting' || walked.status === 'busy') {
-      await finishPass(db, row.jobId, null, audited);
-      return { status: walked.status, ran: pass.ran };
-    }
-    return this.#end(row.jobId, walked.status, audited, null, pass.ran);
-  }
-
-  /** Sets a final job status (with a log line when the chain could not start). */
-  async #end(jobId: string, status: string, audited: string[], problem: string | null, ran = 0): Promise<PassResult> {
-    if (problem) this.#d.logger.warn('chain ended before its steps', { jobId, status, problem });
-    await finishPass(this.#d.db, jobId, status, audited);
-    return { status, ran };
-  }
-
-  /** Walks a step list in order; an `if` is decided now, on the facts and the results so far. */
-  async #walk(steps: Step[], prefix: string, pass: Pass): Promise<Walk> {
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i];
-      const path = prefix === '' ? String(i) : `${prefix}.${i}`;
-      if (step.kind === 'if') {
-        const taken = evaluateCondition(step.when, pass.facts).result ? 'then' : 'else';
-        const inner = await this.#walk(taken === 'then' ? step.then : step.else, `${path}.${taken}`, pass);
-        if (inner.end) return inner;
-        continue;
+    const pass: Pass = { row, steps, runs: new Map(loaded.runs.map((r) => [r.path, r])), message, facts: opened.facts, decorations, attempt, ran: 0 };
+    // Each round runs one step; a chain is bounded by its policy, and a step is looked at twice at most per round.
+    for (let round = 0; round <= LIMITS.MAX_CHAIN_STEPS; round++) {
+      const next = this.#next(pass);
+      if (next.kind === 'end') {
+        if (next.status !== row.jobStatus) await setJobStatus(db, row.jobId, next.status);
+        return { status: next.status, ran: pass.ran };
       }
-      const walked = await this.#action(step, path, pass);
-      if (walked.end) return walked;
+      const r = await this.#runStep(next.step, next.path, pass);
+      if (r !== null) return { status: r, ran: pass.ran };
     }
-    return { end: false };
+    throw new IntentmailError('internal', `chain ${row.jobId} did not settle within ${LIMITS.MAX_CHAIN_STEPS} steps`);
+  }
+
+  /** Ends a chain that could not start (tenant gone, message erased or unreadable). */
+  async #endEarly(jobId: string, status: string, problem: string): Promise<PassResult> {
+    this.#d.logger.warn('chain ended before its steps', { jobId, status, problem });
+    await setJobStatus(this.#d.db, jobId, status);
+    return { status, ran: 0 };
+  }
+
+  /**
+   * Walks the tree from the start with what is stored: done steps feed their results to the
+   * facts (and a tag's marks to the decorations), an `if` is decided on those facts, and the
+   * walk stops at the first step that still has to run, or at the end of the chain.
+   */
+  #next(pass: Pass): Next {
+    pass.facts.steps = {};
+    pass.decorations.subjectTags.length = 0;
+    pass.decorations.headers.length = 0;
+    const walk = (steps: Step[], prefix: string): Next | null => {
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i];
+        const path = prefix === '' ? String(i) : `${prefix}.${i}`;
+        if (step.kind === 'if') {
+          const taken = evaluateCondition(step.when, pass.facts).result ? 'then' : 'else';
+          const inner = walk(taken === 'then' ? step.then : step.else, `${path}.${taken}`);
+          if (inner) return inner;
+          continue;
+        }
+        const stored = pass.runs.get(path);
+        if (stored && CONTINUE.has(stored.status)) {
+          this.#remember(pass, step, stored.result);
+          continue;
+        }
+        if (stored && ENDING[stored.status]) return { kind: 'end', status: ENDING[stored.status] };
+        return { kind: 'run', step, path };
+      }
+      return null;
+    };
+    return walk(pass.steps, '') ?? { kind: 'end', status: 'done' };
   }
 
   /** Makes a done step's result visible to later steps (and a tag's marks to later forwards). */
-  #remember(pass: Pass, step: Extract<Step, { kind: 'action' }>, result: unknown): void {
+  #remember(pass: Pass, step: ActionStep, result: unknown): void {
     pass.facts.steps[step.name] = { result };
     if (step.action === 'tag' && result !== null && typeof result === 'object') {
       const r = result as { subject?: unknown; header?: { name?: unknown; value?: unknown } };
@@ -198,56 +230,29 @@ export class ChainRunner {
     }
   }
 
-  /** One action: reuse its stored outcome, or claim it, run it, store and audit the outcome. */
-  async #action(step: Extract<Step, { kind: 'action' }>, path: string, pass: Pass): Promise<Walk> {
-    const { db } = this.#d;
-    for (let look = 0; look < 2; look++) {
-      const stored = pass.runs.get(path);
-      if (stored && CONTINUE.has(stored.status)) {
-        this.#remember(pass, step, stored.result);
-        return { end: false };
-      }
-      if (stored && ENDING[stored.status]) return { end: true, status: ENDING[stored.status] };
-      const token = `${pass.attempt.queueJobId}:${pass.attempt.retryCount}`;
-      const timeoutMs = stepTimeoutMs(step.action, step.params);
-      const leaseMs = timeoutMs + (this.#d.leaseMarginMs ?? LIMITS.STEP_LEASE_MARGIN_MS);
-      const whId = step.action === 'webhook' || step.action === 'incident' ? webhookId(`${pass.row.jobId}:${path}`) : null;
-      const claim = await claimStep(db, {
-        jobId: pass.row.jobId,
-        messageId: pass.row.messageId,
-        tenant: pass.row.tenant,
-        path,
-        name: step.name,
-        action: step.action,
-        token,
-        leaseMs,
-        webhookId: whId,
-      });
-      if (claim) return this.#execute(step, path, pass, { token, timeoutMs, leaseMs, webhookId: whId, attempts: claim.attempts, redrives: claim.redrives });
-      // Not claimable: done meanwhile, not due yet, or held. Look once more at its row.
-      const fresh = (await loadStepRuns(db, pass.row.jobId)).find((r) => r.path === path);
-      if (!fresh) throw new IntentmailError('storage_unavailable', `step ${path} could be neither claimed nor read`);
-      pass.runs.set(path, fresh);
-      if (CONTINUE.has(fresh.status) || ENDING[fresh.status]) continue;
-      if (fresh.status === 'retry') return { end: true, status: 'waiting' };
-      if (fresh.status === 'running' && fresh.claimToken?.startsWith(`${pass.attempt.queueJobId}:`)) {
-        // An earlier attempt of this very queue job holds it: the queue declared that attempt dead
-        // (its heartbeat stopped), but its claim has not lapsed yet. Fail this attempt so the
-        // queue tries again after its back-off, by when the claim will have lapsed.
-        throw new IntentmailError('storage_unavailable', `step ${path} is still claimed by an earlier attempt until ${fresh.claimedUntil?.toISOString() ?? '?'}`);
-      }
-      return { end: true, status: 'busy' };
-    }
-    return { end: true, status: 'busy' };
-  }
-
-  async #execute(
-    step: Extract<Step, { kind: 'action' }>,
-    path: string,
-    pass: Pass,
-    c: { token: string; timeoutMs: number; leaseMs: number; webhookId: string | null; attempts: number; redrives: number },
-  ): Promise<Walk> {
-    const { db, logger, clock } = this.#d;
+  /**
+   * Claims and runs one step and commits its outcome. Returns null when the chain goes on in
+   * this pass, or the status the pass ends with (the job's, or `busy`/`waiting` when the step is
+   * held by another worker or not due yet).
+   */
+  async #runStep(step: ActionStep, path: string, pass: Pass): Promise<string | null> {
+    const { clock, logger } = this.#d;
+    const token = `${pass.attempt.queueJobId}:${pass.attempt.retryCount}`;
+    const timeoutMs = stepTimeoutMs(step.action, step.params);
+    const leaseMs = timeoutMs + (this.#d.leaseMarginMs ?? LIMITS.STEP_LEASE_MARGIN_MS);
+    const whId = step.action === 'webhook' || step.action === 'incident' ? webhookId(`${pass.row.jobId}:${path}`) : null;
+    const claim = await this.#claims.submit({
+      jobId: pass.row.jobId,
+      messageId: pass.row.messageId,
+      tenant: pass.row.tenant,
+      path,
+      name: step.name,
+      action: step.action,
+      token,
+      leaseMs,
+      webhookId: whId,
+    });
+    if (!claim) return this.#notClaimed(path, pass);
     pass.ran += 1;
     const ctx = templateContext(pass.facts, {
       message: { id: pass.message.id, receivedAt: pass.message.receivedAt.toISOString(), messageId: pass.message.parsed.messageId, size: pass.facts.size },
@@ -260,17 +265,26 @@ export class ChainRunner {
       name: step.name,
       action: step.action,
       params: rendered.params,
-      attempt: c.attempts,
+      attempt: claim.attempts,
       jobId: pass.row.jobId,
       idempotencyKey: `${pass.row.jobId}:${path}`,
     };
     const outcome: StepOutcome =
       rendered.missing.length > 0
         ? { status: 'failed', reason: `environment variable${rendered.missing.length > 1 ? 's' : ''} not set: ${rendered.missing.join(', ')}` }
-        : await this.#guarded(step.action, pass.message, invocation, c.timeoutMs + (c.leaseMs - c.timeoutMs) / 2);
-    const record = this.#recordFor(step.action, outcome, c.attempts);
+        : await this.#guarded(step.action, pass.message, invocation, timeoutMs + (leaseMs - timeoutMs) / 2);
+    const record = this.#recordFor(step.action, outcome, claim.attempts);
+    // The job's status once this outcome is in: decided now, so it commits with the outcome.
+    pass.runs.set(path, { ...(pass.runs.get(path) ?? ({} as StepRunRow)), path, status: record.status, result: record.result });
+    let jobStatus: string | null;
+    if (record.status === 'retry') jobStatus = 'waiting';
+    else if (ENDING[record.status]) jobStatus = ENDING[record.status];
+    else {
+      const after = this.#next(pass);
+      jobStatus = after.kind === 'end' ? after.status : null;
+    }
     const target = stepTarget(step.action, rendered.params, pass.message);
-    record.event = stepAuditEvent({
+    const event = stepAuditEvent({
       eventId: randomUUID(),
       now: clock.now(),
       message: pass.message,
@@ -279,45 +293,46 @@ export class ChainRunner {
       path,
       name: step.name,
       action: step.action,
-      attempt: c.attempts,
+      attempt: claim.attempts,
       target,
       status: record.status,
       resourceId: record.resourceId,
       text: record.lastError ?? (outcome.status === 'done' ? (outcome.summary ?? 'done') : outcome.reason),
-      webhookId: c.webhookId,
+      webhookId: whId,
       nextAttemptInMs: record.retryInMs,
     });
-    let kept: boolean;
-    if (record.status === 'retry') {
-      kept = await db.transaction(async (tx) => {
-        if (!(await recordOutcome(tx, pass.row.jobId, path, c.token, record))) return false;
-        await this.#d.queue.enqueueInTx(tx, [
-          {
-            id: derivedUuid(`${pass.row.jobId}:${path}:${c.redrives}:${c.attempts}`),
-            jobId: pass.row.jobId,
-            messageId: pass.row.messageId,
-            startAfterSeconds: record.retryInMs! / 1000,
-          },
-        ]);
-        await tx.execute(sql`UPDATE jobs SET status = 'waiting', updated_at = now() WHERE id = ${pass.row.jobId}`);
-        return true;
-      });
-    } else {
-      kept = await recordOutcome(db, pass.row.jobId, path, c.token, record);
-    }
+    const kept = await this.#outcomes.submit({
+      jobId: pass.row.jobId,
+      messageId: pass.row.messageId,
+      tenant: pass.row.tenant,
+      path,
+      token,
+      record,
+      event,
+      retryJobId: record.status === 'retry' ? derivedUuid(`${pass.row.jobId}:${path}:${claim.redrives}:${claim.attempts}`) : null,
+      jobStatus,
+    });
     if (!kept) {
       logger.warn('step outcome not recorded: the claim lapsed and another worker took the step over', { jobId: pass.row.jobId, path });
-      return { end: true, status: 'busy' };
+      return 'busy';
     }
-    await this.#d.store.appendAudit(record.event);
-    pass.audited.push(record.event.eventId);
-    logger.info('step', { messageId: pass.message.id, path, action: step.action, status: record.status, attempt: c.attempts, target, ...(record.lastError ? { reason: record.lastError } : {}) });
-    if (CONTINUE.has(record.status)) {
-      this.#remember(pass, step, record.result);
-      return { end: false };
+    logger.info('step', { messageId: pass.message.id, path, action: step.action, status: record.status, attempt: claim.attempts, target, ...(record.lastError ? { reason: record.lastError } : {}) });
+    return jobStatus;
+  }
+
+  /** A step that could not be claimed: done meanwhile (go on), not due yet, held by another worker, or by an earlier attempt of this very queue job. */
+  async #notClaimed(path: string, pass: Pass): Promise<string | null> {
+    const fresh = await loadStepRun(this.#d.db, pass.row.jobId, path);
+    if (!fresh) throw new IntentmailError('storage_unavailable', `step ${path} could be neither claimed nor read`);
+    pass.runs.set(path, fresh);
+    if (CONTINUE.has(fresh.status) || ENDING[fresh.status]) return null;
+    if (fresh.status === 'retry') return 'waiting';
+    if (fresh.status === 'running' && fresh.claimToken?.startsWith(`${pass.attempt.queueJobId}:`)) {
+      // The queue declared that earlier attempt dead (its heartbeat stopped) but its claim has not
+      // lapsed yet: fail this attempt, and the queue's back-off brings the next one after it has.
+      throw new IntentmailError('storage_unavailable', `step ${path} is still claimed by an earlier attempt until ${fresh.claimedUntil?.toISOString() ?? '?'}`);
     }
-    if (record.status === 'retry') return { end: true, status: 'waiting' };
-    return { end: true, status: ENDING[record.status] };
+    return 'busy';
   }
 
   /** Runs the handler, turning a throw or an overrun into a temporary failure. */
@@ -339,38 +354,22 @@ export class ChainRunner {
 
   /** Maps a handler outcome to the stored step status (the schedule decides between retry and dead). */
   #recordFor(action: string, outcome: StepOutcome, attempts: number): StepRecord {
-    const base = { resourceId: null, lastError: null, event: undefined as unknown as StepRecord['event'] };
+    const none = { resourceId: null, lastError: null };
     switch (outcome.status) {
       case 'done':
-        return { ...base, status: 'done', result: cappedResult(outcome.result), resourceId: outcome.resourceId ?? null };
+        return { ...none, status: 'done', result: cappedResult(outcome.result), resourceId: outcome.resourceId ?? null };
       case 'skipped':
-        return { ...base, status: 'skipped', result: { skipped: outcome.reason }, lastError: null };
+        return { ...none, status: 'skipped', result: { skipped: outcome.reason } };
       case 'stop':
-        return { ...base, status: action === 'reject' ? 'rejected' : action === 'quarantine' ? 'quarantined' : 'stopped', result: { reason: outcome.reason }, lastError: null };
+        return { ...none, status: action === 'reject' ? 'rejected' : action === 'quarantine' ? 'quarantined' : 'stopped', result: { reason: outcome.reason } };
       case 'failed':
-        return { ...base, status: 'dead', result: null, lastError: outcome.reason.slice(0, LIMITS.MAX_STEP_ERROR_CHARS) };
+        return { ...none, status: 'dead', result: null, lastError: outcome.reason.slice(0, LIMITS.MAX_STEP_ERROR_CHARS) };
       case 'retry': {
         const delay = nextRetryDelay(this.#d.retrySchedule, attempts, { retryAfterMs: outcome.retryAfterMs });
-        if (delay === null) return { ...base, status: 'dead', result: null, lastError: `gave up after ${attempts} attempts: ${outcome.reason}`.slice(0, LIMITS.MAX_STEP_ERROR_CHARS) };
-        return { ...base, status: 'retry', result: null, lastError: outcome.reason.slice(0, LIMITS.MAX_STEP_ERROR_CHARS), retryInMs: delay };
+        if (delay === null) return { ...none, status: 'dead', result: null, lastError: `gave up after ${attempts} attempts: ${outcome.reason}`.slice(0, LIMITS.MAX_STEP_ERROR_CHARS) };
+        return { ...none, status: 'retry', result: null, lastError: outcome.reason.slice(0, LIMITS.MAX_STEP_ERROR_CHARS), retryInMs: delay };
       }
     }
-  }
-
-  /**
-   * Appends the audit records of outcomes that were stored but whose append did not happen (a
-   * crash between the two). An event already on the chain (the crash came after the append) is
-   * not appended again: it is found by its event id among the tenant's records since the outcome.
-   */
-  async #repairAudits(tenant: string, runs: Map<string, StepRunRow>): Promise<string[]> {
-    const repaired: string[] = [];
-    for (const r of runs.values()) {
-      if (!r.auditPending || !r.auditEvent || !r.auditEventId) continue;
-      const since = new Date(r.updatedAt.getTime() - LIMITS.AUDIT_REPAIR_WINDOW_MS);
-      if (!(await auditRecorded(this.#d.db, tenant, r.auditEventId, since))) await this.#d.store.appendAudit(r.auditEvent as never);
-      repaired.push(r.auditEventId);
-    }
-    return repaired;
   }
 
   /** The `archive` port: the original sealed again under a fresh data key, once per job and step. */
@@ -378,7 +377,7 @@ export class ChainRunner {
     return async (message, step, retentionMs) => {
       const sealed = sealMessage(message.raw, this.#d.masterKey);
       const sha256 = createHash('sha256').update(message.raw).digest('hex');
-      const retain = retentionMs === null ? sql`NULL` : sql`now() + ${Math.round(retentionMs)}::bigint * interval '1 millisecond'`;
+      const retain = retentionMs === null ? sql`NULL` : fromNow(retentionMs);
       const rows = resultRows(
         await this.#d.db.execute(sql`
           WITH ins AS (

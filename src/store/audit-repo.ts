@@ -50,6 +50,47 @@ export async function appendInTx(tx: Db, event: AuditEvent, ctx: AuditContext): 
   return { tenant: event.tenant, ...rec, event };
 }
 
+/**
+ * Appends several events of one tenant inside `tx` under a single head lock: one multi-row
+ * insert and one head update however many events there are, a checkpoint when one is due after
+ * the last of them. The action chain uses it to group-commit step outcomes with their records.
+ */
+export async function appendManyInTx(tx: Db, tenant: string, events: AuditEvent[], ctx: AuditContext): Promise<AuditRecord[]> {
+  if (events.length === 0) return [];
+  if (events.some((e) => e.tenant !== tenant)) throw new IntentmailError('internal', 'every event of a batch append must belong to its tenant');
+  const now = ctx.clock.now();
+  const head = await lockOrCreateHead(tx, tenant, now);
+  const out: AuditRecord[] = [];
+  let prev = head.seq === 0 ? null : { seq: head.seq, hash: head.hash };
+  for (const event of events) {
+    const rec = chainRecord(prev, event);
+    out.push({ tenant, ...rec, event });
+    prev = { seq: rec.seq, hash: rec.hash };
+  }
+  await tx.insert(auditRecords).values(
+    out.map((r) => ({
+      tenant,
+      seq: r.seq,
+      prevHash: r.prevHash,
+      hash: r.hash,
+      body: r.body,
+      eventType: r.event.action.type,
+      intent: r.event.action.intent,
+      actorEmail: r.event.actor.email,
+      resultStatus: r.event.result.status,
+      createdAt: now,
+    })),
+  );
+  const last = out[out.length - 1];
+  const due = last.seq - head.checkpointSeq >= ctx.checkpointEvery || now.getTime() - head.checkpointAt.getTime() >= ctx.checkpointMaxAgeMs;
+  const cp = due ? await insertCheckpoint(tx, head, last.seq, last.hash, now, ctx) : null;
+  await tx
+    .update(auditHeads)
+    .set(cp === null ? { seq: last.seq, hash: last.hash } : { seq: last.seq, hash: last.hash, checkpointSeq: cp.seq, checkpointHash: cp.hash, checkpointAt: now })
+    .where(eq(auditHeads.tenant, tenant));
+  return out;
+}
+
 /** Signs the tenant's head inside `tx` if records were appended since its last checkpoint. */
 export async function checkpointInTx(tx: Db, tenant: string, ctx: AuditContext): Promise<AuditCheckpoint | null> {
   const head = await lockHead(tx, tenant);

@@ -9,7 +9,7 @@ import { LIMITS } from '../core/limits.ts';
 import type { NewJob, NewMessage, Store, StoredJob, StoredMessage } from '../core/store-port.ts';
 import * as audit from './audit-repo.ts';
 import type { AuditContext } from './audit-repo.ts';
-import type { Driver } from './driver.ts';
+import type { Db, Driver } from './driver.ts';
 import { jobs, messages, rateCounters } from './schema/index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,6 +30,14 @@ export class DrizzleStore implements Store {
   /** The open database, for components that share it (the job queue needs PGlite's single session). */
   get driver(): Driver {
     return this.#driver;
+  }
+
+  /**
+   * Appends events of one tenant inside the caller's transaction (any drizzle transaction on
+   * this database), so they commit with the caller's own writes or not at all.
+   */
+  async appendAuditInTx(tx: Db, tenant: string, events: AuditEvent[]): Promise<AuditRecord[]> {
+    return audit.appendManyInTx(tx, tenant, events, this.#ctx);
   }
 
   /** Message, job and acceptance record commit together or not at all; resolves after COMMIT. */
@@ -203,8 +211,13 @@ function messageRow(m: NewMessage): typeof messages.$inferInsert {
   };
 }
 
-/** The database under a store built by this module (the composition root hands it to the job queue). */
-export function storeDriver(store: Store): Driver {
+/** The drizzle store behind a Store (the composition root hands its database to the job queue). */
+export function drizzleStoreOf(store: Store): DrizzleStore {
   if (!(store instanceof DrizzleStore)) throw new IntentmailError('internal', 'the job queue needs the drizzle store (PGlite or PostgreSQL)');
-  return store.driver;
+  return store;
+}
+
+/** The database under a store built by this module. */
+export function storeDriver(store: Store): Driver {
+  return drizzleStoreOf(store).driver;
 }

@@ -5,7 +5,7 @@
  * `archive` step keeps until their retention ends.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { bytea } from './bytea.ts';
 import { jobs } from './jobs.ts';
 
@@ -36,11 +36,8 @@ export const stepRuns = pgTable(
     lastError: text('last_error'),
     /** The Standard Webhooks `webhook-id` (the same on every attempt). */
     webhookId: text('webhook_id'),
-    /** The audit record of the latest outcome: its event id is fixed before it is written, so a repair never duplicates it. */
+    /** The audit record of the latest outcome (committed in the same transaction). */
     auditEventId: uuid('audit_event_id'),
-    auditPending: boolean('audit_pending').notNull().default(false),
-    /** The audit event for the latest outcome while it is not yet on the chain (see auditPending). */
-    auditEvent: jsonb('audit_event'),
     redrives: integer('redrives').notNull().default(0),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
     finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
@@ -51,7 +48,6 @@ export const stepRuns = pgTable(
     unique('step_runs_job_path_unique').on(t.jobId, t.path),
     index('step_runs_message_idx').on(t.messageId),
     index('step_runs_dead_idx').on(t.tenant, t.updatedAt).where(sql`${t.status} = 'dead'`),
-    index('step_runs_audit_pending_idx').on(t.jobId).where(sql`${t.auditPending}`),
   ],
 );
 
