@@ -15,6 +15,7 @@ import type { SealedMessage } from '../crypto/envelope.ts';
  */
 export type KeyKind = 'smime_identity' | 'smime_cert' | 'x509_ca' | 'x509_crl' | 'pgp_identity' | 'pgp_public';
 
+/** Every kind, for queries over all of a tenant's entries. */
 export const KEY_KINDS: readonly KeyKind[] = ['smime_identity', 'smime_cert', 'x509_ca', 'x509_crl', 'pgp_identity', 'pgp_public'];
 
 /** `import`: an operator put it there (CLI, tenant.yaml); `learned`: a verified inbound message brought it. */

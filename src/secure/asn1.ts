@@ -10,8 +10,9 @@ import { Buffer } from 'node:buffer';
 import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 
-/** Tag classes (X.690 §8.1.2.2). */
+/** Universal tag class (X.690 §8.1.2.2). */
 export const UNIVERSAL = 0;
+/** Context-specific tag class (`[n]` in ASN.1 modules). */
 export const CONTEXT = 2;
 
 /** Universal tag numbers used by CMS and X.509. */
