@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { IntentmailError } from '../core/errors.ts';
+import { LIMITS } from '../core/limits.ts';
 import { type Clock, type Logger, type Resolver, type SignatureVerifier, type Signer, systemClock } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
 import type { Config } from '../config/env.ts';
@@ -30,6 +31,7 @@ import { createJobControl } from '../queue/control.ts';
 import { nudgingStore, startRelay, type Relay } from '../queue/relay.ts';
 import { startWorkers } from '../queue/workers.ts';
 import { ChainRunner } from '../runner/chain.ts';
+import { startParsePool } from '../runner/parse-pool.ts';
 import { stepHandlers } from '../steps/registry.ts';
 import type { Protect, StepHandler } from '../steps/types.ts';
 import { relayMailer } from '../adapters/mail/relay.ts';
@@ -173,6 +175,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   // must not hold every connection the workers need. PGlite is one session for everyone.
   const own = driver.kind === 'postgres' ? await openDriver({ databaseUrl: driver.url!, dataDir: config.dataDir }) : null;
   const db = own?.db ?? driver.db;
+  const parser = startParsePool(LIMITS.PARSE_THREADS);
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
   // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
   const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
@@ -203,6 +206,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     clock,
     logger,
     leaseMarginMs: opts.leaseMarginMs,
+    parse: (raw) => parser.parse(raw),
   });
   const relay = startRelay({ db, queue, logger });
   const workers = await startWorkers({ queue, runner, db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
@@ -216,6 +220,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
       await queue.stop();
       mailer?.close();
       await own?.close();
+      await parser.close();
     },
   };
 }

@@ -205,6 +205,8 @@ export const LIMITS = {
   RELAY_MAX_CONNECTIONS: 5,
   /** Default seconds between the queue's looks for jobs whose worker died (INTENTMAIL_WORKER_RECOVERY_INTERVAL); each look is a few indexed queries. */
   QUEUE_SUPERVISE_S: 30,
+  /** Parser threads per worker process for chain passes: 2 cores, and the main thread and the database need the rest. */
+  PARSE_THREADS: 1,
   /** Dead-lettered steps one listing returns: an operator pages through the rest after re-driving or fixing these. */
   DEAD_LIST_MAX: 1000,
 } as const;

@@ -20,6 +20,8 @@ import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 import { sealMessage } from '../crypto/envelope.ts';
 import type { MessageFacts } from '../message/facts.ts';
+import type { ParsedMessage } from '../message/parse.ts';
+import type { Verdict } from '../core/verdict.ts';
 import { evaluateCondition } from '../policy/conditions.ts';
 import { templateContext } from '../policy/template.ts';
 import type { PolicySet, Step } from '../policy/types.ts';
@@ -66,6 +68,8 @@ export interface RunnerDeps {
   logger: Logger;
   /** Added to a step's timeout to form its claim (default LIMITS.STEP_LEASE_MARGIN_MS). */
   leaseMarginMs?: number;
+  /** Parses a stored message (default src/message/parse.ts on this thread; compose uses the parser threads). */
+  parse?: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>>;
 }
 
 /** Which queue job (and which of its attempts) runs a pass: the claim token. */
@@ -152,7 +156,7 @@ export class ChainRunner {
     if (!tenant) return this.#endEarly(row.jobId, 'dead', `tenant ${row.tenant} is no longer in the policy`);
     const steps = row.plan.steps as Step[] | undefined;
     if (!Array.isArray(steps)) return this.#endEarly(row.jobId, 'dead', 'the job has no step plan');
-    const opened = await openChainMessage(row, tenant, this.#d.masterKey);
+    const opened = await openChainMessage(row, tenant, this.#d.masterKey, this.#d.parse);
     if ('problem' in opened) return this.#endEarly(row.jobId, opened.erased ? 'erased' : 'dead', opened.problem);
     const decorations: OutboundDecorations = { subjectTags: [], headers: [] };
     const message: StepMessage = {

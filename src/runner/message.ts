@@ -9,6 +9,7 @@ import { openMessage } from '../crypto/envelope.ts';
 import { buildFacts, type MessageFacts } from '../message/facts.ts';
 import { parseMessage, type ParsedMessage } from '../message/parse.ts';
 import type { Intent, Tenant } from '../policy/types.ts';
+import type { Verdict } from '../core/verdict.ts';
 import type { ChainRow } from './repo.ts';
 
 type Row = NonNullable<ChainRow>;
@@ -35,6 +36,7 @@ export async function openChainMessage(
   row: Row,
   tenant: Tenant,
   masterKey: Uint8Array,
+  parse: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>> = parseMessage,
 ): Promise<{ raw: Uint8Array; parsed: ParsedMessage; facts: MessageFacts; auth: AuthOutcome } | { problem: string; erased?: boolean }> {
   if (row.erasedAt !== null || row.wrappedKey === null || row.wrappedKey.byteLength === 0) return { problem: 'the message was erased', erased: true };
   let raw: Uint8Array;
@@ -43,7 +45,7 @@ export async function openChainMessage(
   } catch (err) {
     return { problem: `the stored message cannot be opened: ${err instanceof Error ? err.message : String(err)}` };
   }
-  const parsed = await parseMessage(raw);
+  const parsed = await parse(raw);
   if (parsed.status !== 'pass' || !parsed.detail) return { problem: `the stored message cannot be parsed: ${parsed.reason}` };
   const auth = authOutcomeOf(row, raw);
   const sender = row.headerFrom;
