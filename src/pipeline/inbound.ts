@@ -16,7 +16,7 @@ import { decideAccess, type AccessDecision, type RuntimeGrants } from '../access
 import { senderGroups, senderRoles } from '../access/identity.ts';
 import { checkRateLimit, rateLimitKey } from '../access/rate-limit.ts';
 import { sealMessage } from '../crypto/envelope.ts';
-import { buildFacts } from '../message/facts.ts';
+import { buildFacts, type MessageFacts } from '../message/facts.ts';
 import { guardMessage } from '../message/guard.ts';
 import { parseMessage, type ParsedMessage } from '../message/parse.ts';
 import { prependHeaderField, removeOwnAuthenticationResults } from '../message/headers.ts';
@@ -41,6 +41,11 @@ export interface PipelineDeps {
    * intent; read per message so a change applies to the next one without a restart.
    */
   grants?: (tenant: string, intent: string) => Promise<RuntimeGrants>;
+  /**
+   * The tenant key store's answer for `key.smime` / `key.pgp`: whether a reply to this
+   * address could be encrypted. Absent (e.g. `simulate` without a store), both read `missing`.
+   */
+  keyPresence?: (tenant: string, address: string | null) => Promise<MessageFacts['keys']>;
 }
 
 /** The SMTP envelope and connection facts of one transaction. */
@@ -146,6 +151,7 @@ export async function processMessage(deps: PipelineDeps, envelope: Envelope, tar
     size: raw.byteLength,
     auth: { spf: auth.spf.result, dkim: auth.dkim.result, dmarc: auth.dmarc.result, arc: auth.arc.result },
     tls: envelope.tls,
+    keys: deps.keyPresence ? await deps.keyPresence(tenant.name, sender) : undefined,
   });
   report.plan = planSteps(intent.steps, facts);
   report.messageId = randomUUID();
