@@ -31,7 +31,7 @@ import { createJobControl } from '../queue/control.ts';
 import { nudgingStore, startRelay, type Relay } from '../queue/relay.ts';
 import { startWorkers } from '../queue/workers.ts';
 import { ChainRunner } from '../runner/chain.ts';
-import { startParsePool } from '../runner/parse-pool.ts';
+import { startParsePool, type ParsePool } from '../runner/parse-pool.ts';
 import { stepHandlers } from '../steps/registry.ts';
 import type { Protect, StepHandler } from '../steps/types.ts';
 import { relayMailer } from '../adapters/mail/relay.ts';
@@ -156,6 +156,8 @@ export interface Chain {
   control: ReturnType<typeof createJobControl>;
   /** Null when this process runs no workers. */
   relay: Relay | null;
+  /** Parses messages on the parser threads (the pipeline and the runner share them). */
+  parse: (raw: Uint8Array) => ReturnType<ParsePool['parse']>;
   stop(): Promise<void>;
 }
 
@@ -168,14 +170,16 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   const store = drizzleStoreOf(await app.store());
   const driver = store.driver;
   const control = createJobControl(driver.db);
+  const parser = startParsePool(LIMITS.PARSE_THREADS);
+  const parse = (raw: Uint8Array) => parser.parse(raw);
   const concurrency = opts.concurrency ?? config.workerConcurrency;
-  if (concurrency === 0) return { control, relay: null, stop: async () => {} };
+  if (concurrency === 0) return { control, relay: null, parse, stop: () => parser.close() };
   const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds ?? config.workerRecoverySeconds });
   // On a server the chains get a pool of their own: SMTP accepts waiting on the audit-chain lock
   // must not hold every connection the workers need. PGlite is one session for everyone.
   const own = driver.kind === 'postgres' ? await openDriver({ databaseUrl: driver.url!, dataDir: config.dataDir }) : null;
   const db = own?.db ?? driver.db;
-  const parser = startParsePool(LIMITS.PARSE_THREADS);
+  const { keyPresence } = await app.pipeline();
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
   // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
   const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
@@ -206,7 +210,8 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     clock,
     logger,
     leaseMarginMs: opts.leaseMarginMs,
-    parse: (raw) => parser.parse(raw),
+    parse,
+    keyPresence,
   });
   const relay = startRelay({ db, queue, logger });
   const workers = await startWorkers({ queue, runner, db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
@@ -214,6 +219,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   return {
     control,
     relay,
+    parse,
     stop: async () => {
       await workers.stop();
       await relay.stop();
@@ -255,7 +261,7 @@ export async function startServing(app: App, opts: ServeOptions = {}): Promise<R
   const chain = await startChain(app, opts.chain);
   // Every local accept nudges the outbox relay, so a chain starts without waiting for its poll.
   const pipeline = await app.pipeline();
-  const deps = chain.relay ? { ...pipeline, store: nudgingStore(pipeline.store!, chain.relay) } : pipeline;
+  const deps = { ...pipeline, parse: chain.parse, ...(chain.relay ? { store: nudgingStore(pipeline.store!, chain.relay) } : {}) };
   const smtp = await startSmtpListener({
     host: config.smtpHost,
     port: config.smtpPort,

@@ -46,6 +46,8 @@ export interface PipelineDeps {
    * address could be encrypted. Absent (e.g. `simulate` without a store), both read `missing`.
    */
   keyPresence?: (tenant: string, address: string | null) => Promise<MessageFacts['keys']>;
+  /** Parses the message (default: src/message/parse.ts on this thread; the router passes its parser threads). */
+  parse?: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>>;
 }
 
 /** The SMTP envelope and connection facts of one transaction. */
@@ -121,7 +123,7 @@ export async function processMessage(deps: PipelineDeps, envelope: Envelope, tar
   report.require = enforceRequire(intent.require, auth, { trustedArcSealers: tenant.defaults.trustedArcSealers });
   if (report.require.code) return refuse('authentication', report.require.code, report.require.verdict.reason);
 
-  const parsed = await parseMessage(raw);
+  const parsed = await (deps.parse ?? parseMessage)(raw);
   if (parsed.status !== 'pass' || !parsed.detail) return refuse('parse', 'message_malformed', parsed.reason);
   report.parsed = parsed.detail;
 

@@ -70,6 +70,8 @@ export interface RunnerDeps {
   leaseMarginMs?: number;
   /** Parses a stored message (default src/message/parse.ts on this thread; compose uses the parser threads). */
   parse?: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>>;
+  /** The key store's answer for `key.smime` / `key.pgp` (the pipeline's own); absent: both `missing`. */
+  keyPresence?: (tenant: string, address: string | null) => Promise<MessageFacts['keys']>;
 }
 
 /** Which queue job (and which of its attempts) runs a pass: the claim token. */
@@ -156,7 +158,9 @@ export class ChainRunner {
     if (!tenant) return this.#endEarly(row.jobId, 'dead', `tenant ${row.tenant} is no longer in the policy`);
     const steps = row.plan.steps as Step[] | undefined;
     if (!Array.isArray(steps)) return this.#endEarly(row.jobId, 'dead', 'the job has no step plan');
-    const opened = await openChainMessage(row, tenant, this.#d.masterKey, this.#d.parse);
+    // Conditions on `key.*` read the key store now, as the pipeline did when it planned the chain.
+    const keys = this.#d.keyPresence ? await this.#d.keyPresence(row.tenant, row.headerFrom) : undefined;
+    const opened = await openChainMessage(row, tenant, this.#d.masterKey, this.#d.parse, keys);
     if ('problem' in opened) return this.#endEarly(row.jobId, opened.erased ? 'erased' : 'dead', opened.problem);
     const decorations: OutboundDecorations = { subjectTags: [], headers: [] };
     const message: StepMessage = {
