@@ -265,6 +265,18 @@ async function main(): Promise<void> {
 
   log(`A: ${MESSAGES} messages over ${CONNECTIONS} connections, as fast as they go…`);
   const routerCpu = () => (cpuSeconds(router.child.pid!) ?? 0) + (worker ? (cpuSeconds(worker.pid!) ?? 0) : 0);
+  const dbStats = async () => {
+    if (!db.url) return null;
+    const c = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await c`SELECT pg_stat_clear_snapshot()`;
+      const [r] = await c`SELECT xact_commit::bigint AS commits, (tup_inserted + tup_updated + tup_deleted)::bigint AS writes FROM pg_stat_database WHERE datname = current_database()`;
+      return { commits: Number(r.commits), writes: Number(r.writes) };
+    } finally {
+      await c.end();
+    }
+  };
+  const stats0 = await dbStats();
   const cpu0 = { router: routerCpu(), pg: postgresCpuSeconds(), self: process.cpuUsage() };
   const a0 = performance.now();
   await runLoad({ port: smtpPort, connections: CONNECTIONS, shots: saturate, start: a0 });
@@ -276,6 +288,10 @@ async function main(): Promise<void> {
     pg: (postgresCpuSeconds() - cpu0.pg) * 1000 / MESSAGES,
     load: (self.user + self.system) / 1000 / MESSAGES,
   };
+  // The statistics reach pg_stat_database when sessions go idle: give them a moment.
+  await new Promise((r) => setTimeout(r, 1500));
+  const stats1 = await dbStats();
+  const perMessage = stats0 && stats1 ? { commits: (stats1.commits - stats0.commits) / MESSAGES, writes: (stats1.writes - stats0.writes) / MESSAGES } : null;
   const aDelivered = Math.max(...saturate.map((_, i) => arrived.get(`<sat-${i}@acme.example>`)!));
   const a = latencies(saturate, 'sat');
 
@@ -313,6 +329,7 @@ async function main(): Promise<void> {
     `   accept latency      p50 ${ms(percentile(a.accept, 50))}   p99 ${ms(percentile(a.accept, 99))}`,
     `   end-to-end latency  p50 ${ms(percentile(a.e2e, 50))}   p99 ${ms(percentile(a.e2e, 99))}`,
     `   CPU per message     router${SPLIT ? ' (both processes)' : ''} ${ms(cpu.router)}   PostgreSQL ${db.url ? ms(cpu.pg) : 'n/a (embedded)'}   load generator + DNS + receiver ${ms(cpu.load)}`,
+    ...(perMessage ? [`   database per message ${perMessage.commits.toFixed(1)} commits, ${perMessage.writes.toFixed(1)} row writes (all queries, pg-boss included)`] : []),
     `B. paced at ${RATE} msg/s (${paced.length} messages)`,
     `   delivered           ${rate(paced.length, bDelivered - b0)} msg/s   (${refused(paced)} refused)`,
     `   accept latency      p50 ${ms(percentile(b.accept, 50))}   p99 ${ms(percentile(b.accept, 99))}`,
