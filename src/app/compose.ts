@@ -179,7 +179,6 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   // must not hold every connection the workers need. PGlite is one session for everyone.
   const own = driver.kind === 'postgres' ? await openDriver({ databaseUrl: driver.url!, dataDir: config.dataDir }) : null;
   const db = own?.db ?? driver.db;
-  const { keyPresence } = await app.pipeline();
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
   // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
   const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
@@ -211,7 +210,8 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     logger,
     leaseMarginMs: opts.leaseMarginMs,
     parse,
-    keyPresence,
+    keyPresence: secure.keyPresence,
+    learn: secure.learn,
   });
   const relay = startRelay({ db, queue, logger });
   const workers = await startWorkers({ queue, runner, db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });

@@ -70,8 +70,10 @@ export interface RunnerDeps {
   leaseMarginMs?: number;
   /** Parses a stored message (default src/message/parse.ts on this thread; compose uses the parser threads). */
   parse?: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>>;
-  /** The key store's answer for `key.smime` / `key.pgp` (the pipeline's own); absent: both `missing`. */
+  /** The key store's answer for `key.smime` / `key.pgp` for the sender; absent: both `missing`. */
   keyPresence?: (tenant: string, address: string | null) => Promise<MessageFacts['keys']>;
+  /** Learns the sender's keys from the message (secure delivery), once, before the chain's first step. */
+  learn?: (message: StepMessage) => Promise<unknown>;
 }
 
 /** Which queue job (and which of its attempts) runs a pass: the claim token. */
@@ -158,9 +160,7 @@ export class ChainRunner {
     if (!tenant) return this.#endEarly(row.jobId, 'dead', `tenant ${row.tenant} is no longer in the policy`);
     const steps = row.plan.steps as Step[] | undefined;
     if (!Array.isArray(steps)) return this.#endEarly(row.jobId, 'dead', 'the job has no step plan');
-    // Conditions on `key.*` read the key store now, as the pipeline did when it planned the chain.
-    const keys = this.#d.keyPresence ? await this.#d.keyPresence(row.tenant, row.headerFrom) : undefined;
-    const opened = await openChainMessage(row, tenant, this.#d.masterKey, this.#d.parse, keys);
+    const opened = await openChainMessage(row, tenant, this.#d.masterKey, this.#d.parse);
     if ('problem' in opened) return this.#endEarly(row.jobId, opened.erased ? 'erased' : 'dead', opened.problem);
     const decorations: OutboundDecorations = { subjectTags: [], headers: [] };
     const message: StepMessage = {
@@ -176,6 +176,12 @@ export class ChainRunner {
       decorations,
     };
     const pass: Pass = { row, steps, runs: new Map(loaded.runs.map((r) => [r.path, r])), message, facts: opened.facts, decorations, attempt, ran: 0 };
+    // Before the first step: learn the sender's keys from the message (a signature, Autocrypt),
+    // then read the key store for `key.*` conditions, as they stand when the steps run.
+    if (pass.runs.size === 0 && this.#d.learn) {
+      await this.#d.learn(message).catch((err: unknown) => logger.warn('key learning failed; the chain goes on', { jobId: row.jobId, error: err instanceof Error ? err.message : String(err) }));
+    }
+    if (this.#d.keyPresence) opened.facts.keys = await this.#d.keyPresence(row.tenant, opened.facts.sender);
     // Each round runs one step; a chain is bounded by its policy, and a step is looked at twice at most per round.
     for (let round = 0; round <= LIMITS.MAX_CHAIN_STEPS; round++) {
       const next = this.#next(pass);

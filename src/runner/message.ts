@@ -37,7 +37,6 @@ export async function openChainMessage(
   tenant: Tenant,
   masterKey: Uint8Array,
   parse: (raw: Uint8Array) => Promise<Verdict<ParsedMessage>> = parseMessage,
-  keys?: MessageFacts['keys'],
 ): Promise<{ raw: Uint8Array; parsed: ParsedMessage; facts: MessageFacts; auth: AuthOutcome } | { problem: string; erased?: boolean }> {
   if (row.erasedAt !== null || row.wrappedKey === null || row.wrappedKey.byteLength === 0) return { problem: 'the message was erased', erased: true };
   let raw: Uint8Array;
@@ -61,7 +60,6 @@ export async function openChainMessage(
     size: row.size,
     auth: { spf: auth.spf.result, dkim: auth.dkim.result, dmarc: auth.dmarc.result, arc: auth.arc.result },
     tls: row.tls,
-    keys,
   });
   return { raw, parsed: parsed.detail, facts, auth };
 }
