@@ -214,7 +214,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     learn: secure.learn,
   });
   const relay = startRelay({ db, queue, logger });
-  const workers = await startWorkers({ queue, runner, db, concurrency, logger, pollingIntervalSeconds: opts.pollingIntervalSeconds });
+  const workers = await startWorkers({ queue, runner, db, concurrency, logger, clock, audit: (event) => store.appendAudit(event), pollingIntervalSeconds: opts.pollingIntervalSeconds });
   logger.info('workers started', { concurrency, relay: mailer ? 'configured' : 'none (mail steps fail until INTENTMAIL_RELAY_URL is set)' });
   return {
     control,

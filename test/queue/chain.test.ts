@@ -11,6 +11,8 @@ import { testStoreOptions } from '../helpers/db.ts';
 import { startRouter, writePolicyFolder, type TestRouter } from '../helpers/router.ts';
 import { makeZone } from '../e2e/fixtures.ts';
 import { verifyAudit } from '../../src/audit/verify.ts';
+import { silentLogger } from '../../src/core/ports.ts';
+import { CHAIN_DEAD_QUEUE, startQueue } from '../../src/queue/boss.ts';
 import { storeDriver } from '../../src/store/drizzle-store.ts';
 import { resultRows } from '../../src/store/driver.ts';
 import { startReceiver, type Answer, type Receiver } from '../steps/receiver.ts';
@@ -38,6 +40,7 @@ const POLICY: Record<string, string> = {
   ),
   'acme/hook.reject.yaml': intent('hook.reject', `  - reject: { reason: "not today" }\n${hook('never')}`),
   'acme/hook.plain.yaml': intent('hook.plain', hook('plain')),
+  'acme/hook.later.yaml': intent('hook.later', hook('later')),
 };
 
 let dns: Awaited<ReturnType<typeof startDnsServer>>;
@@ -61,6 +64,8 @@ function answer(d: { path: string; id: string }, seen: number): Answer {
       return seen === 0 ? 'hang' : ok;
     case 'exhaust':
       return { status: 503, headers: { 'retry-after': '0' } };
+    case 'later':
+      return { status: 503, headers: { 'retry-after': '3600' } };
     default:
       return ok;
   }
@@ -186,6 +191,29 @@ describe('action chain (router, queue, workers)', () => {
     assert.equal(recv.deliveries.length >= before, true);
     const audit = await auditOf(id);
     assert.deepEqual([audit[0].action.type, audit[0].result.status, audit[0].result.reply], ['step.reject', 'rejected', 'not today']);
+  });
+
+  test('Retry-After puts the next attempt an hour out; a chain the queue gives up on is marked dead, audited and listed', async () => {
+    const id = await send(router.smtpPort, 'hook.later@in.acme.example', 'later');
+    const p = await settle(router, id, new Set(['waiting']));
+    const next = p.steps[0].nextAttemptAt!.getTime() - Date.now();
+    assert.ok(next > 3_500_000 && next <= 3_600_000, `next attempt in ${next} ms`);
+    // What the queue does after QUEUE_RETRY_LIMIT failed passes: the job lands in the dead-letter queue.
+    const queue = await startQueue(storeDriver(await router.app.store()), silentLogger);
+    try {
+      await queue.boss.send(CHAIN_DEAD_QUEUE, { jobId: p.jobId, messageId: id });
+    } finally {
+      await queue.stop();
+    }
+    assert.equal((await settle(router, id, new Set(['dead']))).status, 'dead');
+    const listed = (await router.running.chain.control.listDead('acme')).find((d) => d.messageId === id);
+    assert.ok(listed);
+    assert.equal(listed.stepPath, '');
+    assert.match(listed.reason, /gave up on this chain/);
+    await new Promise((r) => setTimeout(r, 200));
+    const audit = (await (await router.app.store()).readAudit('acme', 0, 100_000)).map((r) => r.event).filter((e) => e.action.type === 'chain.dead');
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0].action.target, id);
   });
 
   test('every attempt of every step has exactly one audit record, committed with its outcome', async () => {
