@@ -27,6 +27,7 @@ export function buildTenant(src: YamlSource, text: string, t: TenantInput): Tena
     groups: t.groups ?? {},
     roles: t.roles ?? {},
     members: t.members ?? {},
+    keyFiles: (t.keys ?? []).map((k) => ({ path: k.file, ...(k.password ? { passwordEnv: /^\$\{env\.(\w+)\}$/.exec(k.password)![1] } : {}) })),
     intents: new Map(),
   };
 }

@@ -81,6 +81,21 @@ export const tenantSchema = z.strictObject({
     .record(nameKey, z.record(z.string().regex(INTENT_PATTERN, { error: 'an intent name or pattern such as task.*' }), z.array(permission).min(1)))
     .optional(),
   members: z.record(party, z.array(nameKey).min(1)).optional(),
+  /**
+   * Extension: key files imported into the tenant's key store at start-up (S/MIME identities,
+   * partner certificates, OpenPGP keys), paths inside the tenant's folder, passwords only as `${env.NAME}`.
+   */
+  keys: z
+    .array(
+      z.strictObject({
+        file: z
+          .string()
+          .min(1)
+          .refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), { error: 'a key file path stays inside the tenant folder' }),
+        password: z.string().regex(/^\$\{env\.[A-Za-z_][A-Za-z0-9_]*\}$/, { error: 'secrets come from the environment, never inline: use "${env.NAME}"' }).optional(),
+      }),
+    )
+    .optional(),
 });
 
 export type TenantInput = z.output<typeof tenantSchema>;

@@ -37,6 +37,8 @@ export interface Tenant {
   roles: Record<string, Record<string, Permission[]>>;
   /** Address or `@domain` → role names. */
   members: Record<string, string[]>;
+  /** Key files (relative to the tenant's folder) imported into its key store at start-up; passwords by variable name. */
+  keyFiles: { path: string; passwordEnv?: string }[];
   intents: Map<string, Intent>;
 }
 

@@ -48,6 +48,7 @@ const tenant: Tenant = {
     'erin@acme.example': ['approver'],
     'nora@notes.example': ['muted'],
   },
+  keyFiles: [],
   intents: new Map(intents.map((i) => [i.name, i])),
 };
 

@@ -19,6 +19,7 @@ export const tenant: Tenant = {
   groups: {},
   roles: {},
   members: {},
+    keyFiles: [],
   intents: new Map(),
 };
 
