@@ -4,6 +4,7 @@
  * found here, before a port is opened, and reported with the variable or file it concerns.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
 import { type Clock, type Logger, type Resolver, type SignatureVerifier, type Signer, systemClock } from '../core/ports.ts';
@@ -37,7 +38,9 @@ import type { Protect, StepHandler } from '../steps/types.ts';
 import { relayMailer } from '../adapters/mail/relay.ts';
 import { httpSmsGateway } from '../adapters/mail/sms-gateway.ts';
 import { keyStoreOver } from '../keys/open.ts';
-import { secureDelivery } from '../secure/delivery.ts';
+import type { KeyStore } from '../keys/store.ts';
+import { importTenantKeyFiles } from '../keys/tenant-files.ts';
+import { secureDelivery, type SecureDelivery } from '../secure/delivery.ts';
 
 /** Everything a command needs, built from one Config. */
 export interface App {
@@ -158,6 +161,8 @@ export interface Chain {
   relay: Relay | null;
   /** Parses messages on the parser threads (the pipeline and the runner share them). */
   parse: (raw: Uint8Array) => ReturnType<ParsePool['parse']>;
+  /** `key.smime` / `key.pgp` from the tenant key store, for the accept-time plan. */
+  keyPresence: SecureDelivery['keyPresence'];
   stop(): Promise<void>;
 }
 
@@ -173,15 +178,17 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
   const parser = startParsePool(LIMITS.PARSE_THREADS);
   const parse = (raw: Uint8Array) => parser.parse(raw);
   const concurrency = opts.concurrency ?? config.workerConcurrency;
-  if (concurrency === 0) return { control, relay: null, parse, stop: () => parser.close() };
+  // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
+  const keyStore = keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) });
+  const secure = secureDelivery(keyStore);
+  await importPolicyKeyFiles(app, keyStore);
+  if (concurrency === 0) return { control, relay: null, parse, keyPresence: secure.keyPresence, stop: () => parser.close() };
   const queue = await startQueue(driver, logger, { superviseIntervalSeconds: opts.superviseIntervalSeconds ?? config.workerRecoverySeconds });
   // On a server the chains get a pool of their own: SMTP accepts waiting on the audit-chain lock
   // must not hold every connection the workers need. PGlite is one session for everyone.
   const own = driver.kind === 'postgres' ? await openDriver({ databaseUrl: driver.url!, dataDir: config.dataDir }) : null;
   const db = own?.db ?? driver.db;
   const mailer = config.relayUrl ? relayMailer(config.relayUrl, { hostname: config.hostname }) : null;
-  // Secure delivery (smime, pgp, pdf_container, verify_signature; encrypt: on outbound mail) over the tenant key store on this database.
-  const secure = secureDelivery(keyStoreOver(driver, { masterKey: app.keys().masterKey, clock, audit: async (event) => void (await store.appendAudit(event)) }));
   const runner = new ChainRunner({
     db,
     appendAudit: (tx, tenant, events) => store.appendAuditInTx(tx, tenant, events),
@@ -220,6 +227,7 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
     control,
     relay,
     parse,
+    keyPresence: secure.keyPresence,
     stop: async () => {
       await workers.stop();
       await relay.stop();
@@ -229,6 +237,23 @@ export async function startChain(app: App, opts: ChainOptions = {}): Promise<Cha
       await parser.close();
     },
   };
+}
+
+/**
+ * Imports the key files each tenant.yaml names (idempotent: keyed by fingerprint). A missing
+ * file or password variable stops start-up; expired or revoked material is refused, logged
+ * and audited, and the router runs without it.
+ */
+async function importPolicyKeyFiles(app: App, keyStore: KeyStore): Promise<void> {
+  for (const tenant of app.policy.tenants.values()) {
+    if (tenant.keyFiles.length === 0) continue;
+    const dir = join(app.config.intentsDir, dirname(tenant.origin.file));
+    for (const outcome of await importTenantKeyFiles(keyStore, tenant.name, dir, tenant.keyFiles, app.env)) {
+      const fields = { tenant: tenant.name, file: outcome.file, kind: outcome.kind, fingerprint: outcome.fingerprint, reason: outcome.reason };
+      if (outcome.status === 'refused') app.logger.warn('key file refused', fields);
+      else app.logger.info(`key file ${outcome.status}`, fields);
+    }
+  }
 }
 
 /** Options of `startServing` beyond the configuration. */
@@ -261,7 +286,7 @@ export async function startServing(app: App, opts: ServeOptions = {}): Promise<R
   const chain = await startChain(app, opts.chain);
   // Every local accept nudges the outbox relay, so a chain starts without waiting for its poll.
   const pipeline = await app.pipeline();
-  const deps = { ...pipeline, parse: chain.parse, ...(chain.relay ? { store: nudgingStore(pipeline.store!, chain.relay) } : {}) };
+  const deps = { ...pipeline, parse: chain.parse, keyPresence: chain.keyPresence, ...(chain.relay ? { store: nudgingStore(pipeline.store!, chain.relay) } : {}) };
   const smtp = await startSmtpListener({
     host: config.smtpHost,
     port: config.smtpPort,
