@@ -7,7 +7,7 @@ import { LIMITS } from '../core/limits.ts';
 import { silentLogger, systemClock, type Clock, type Logger, type Signer } from '../core/ports.ts';
 import type { AuditEvent } from '../core/audit-event.ts';
 import { DrizzleStore } from '../store/drizzle-store.ts';
-import { applyMigrations, openDriver, type Driver } from '../store/driver.ts';
+import { openMigratedDriver, type Driver } from '../store/driver.ts';
 import { drizzleKeyRepository } from './repository.ts';
 import { KeyStore } from './store.ts';
 
@@ -27,13 +27,7 @@ export async function openKeyStore(opts: {
 }): Promise<{ keys: KeyStore; close(): Promise<void> }> {
   const location = { databaseUrl: opts.databaseUrl, dataDir: opts.dataDir };
   const logger = opts.logger ?? silentLogger;
-  const driver = await openDriver(location);
-  try {
-    await applyMigrations(driver, location, logger);
-  } catch (err) {
-    await driver.close();
-    throw err;
-  }
+  const driver = await openMigratedDriver(location, logger);
   const clock = opts.clock ?? systemClock;
   const store = new DrizzleStore(driver, {
     signer: opts.signer,

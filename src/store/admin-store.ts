@@ -25,7 +25,7 @@ import type {
 } from '../api/ports.ts';
 import * as audit from './audit-repo.ts';
 import type { AuditContext } from './audit-repo.ts';
-import { applyMigrations, openDriver, type Db, type Driver } from './driver.ts';
+import { openMigratedDriver, type Db, type Driver } from './driver.ts';
 import { DrizzleStore } from './drizzle-store.ts';
 import type { OpenStoreOptions } from './open.ts';
 import { accessEntries, apiTokens, auditRecords, messages, roleBindings } from './schema/index.ts';
@@ -377,13 +377,7 @@ function tokenOf(row: Omit<typeof apiTokens.$inferSelect, 'secretHash'>): TokenR
 export async function openStoreWithAdmin(opts: OpenStoreOptions): Promise<{ store: Store; admin: AdminStore }> {
   const location = { databaseUrl: opts.databaseUrl, dataDir: opts.dataDir };
   const logger = opts.logger ?? silentLogger;
-  const driver = await openDriver(location);
-  try {
-    await applyMigrations(driver, location, logger);
-  } catch (err) {
-    await driver.close();
-    throw err;
-  }
+  const driver = await openMigratedDriver(location, logger);
   const ctx: AuditContext = {
     signer: opts.signer,
     clock: opts.clock ?? systemClock,

@@ -61,6 +61,18 @@ export async function openDriver(location: DatabaseLocation): Promise<Driver> {
   }
 }
 
+/** Opens the database and applies pending migrations; the driver is closed again if migrating fails. */
+export async function openMigratedDriver(location: DatabaseLocation, logger: Logger): Promise<Driver> {
+  const driver = await openDriver(location);
+  try {
+    await applyMigrations(driver, location, logger);
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
+  return driver;
+}
+
 /**
  * Applies pending migrations while holding the migration advisory lock. PGlite has a single
  * session, so the store's own handle is used; on a server a dedicated one-connection client

@@ -8,7 +8,7 @@ import { LIMITS } from '../core/limits.ts';
 import { silentLogger, systemClock, type Clock, type Logger, type Signer } from '../core/ports.ts';
 import type { Store } from '../core/store-port.ts';
 import { DrizzleStore } from './drizzle-store.ts';
-import { applyMigrations, openDriver } from './driver.ts';
+import { applyMigrations, openDriver, openMigratedDriver } from './driver.ts';
 
 /** How to open the store. */
 export interface OpenStoreOptions {
@@ -32,13 +32,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   }
   const logger = opts.logger ?? silentLogger;
   const location = { databaseUrl: opts.databaseUrl, dataDir: opts.dataDir };
-  const driver = await openDriver(location);
-  try {
-    await applyMigrations(driver, location, logger);
-  } catch (err) {
-    await driver.close();
-    throw err;
-  }
+  const driver = await openMigratedDriver(location, logger);
   return new DrizzleStore(driver, {
     signer: opts.signer,
     clock: opts.clock ?? systemClock,
