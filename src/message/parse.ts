@@ -46,6 +46,14 @@ export interface ParsedMessage {
   precedence: string | null;
 }
 
+/** postal-mime's options under our named MIME limits: every parse of a received message uses these. */
+export const POSTAL_MIME_LIMITS = {
+  attachmentEncoding: 'arraybuffer',
+  maxNestingDepth: LIMITS.MAX_MIME_DEPTH,
+  maxHeadersSize: LIMITS.MAX_HEADER_BYTES,
+  maxRfc822NestingDepth: LIMITS.MAX_RFC822_DEPTH,
+} as const;
+
 /**
  * Parses raw message bytes with postal-mime under LIMITS; never throws: a parser error
  * becomes a fail verdict with its reason. Callers run guardMessage first.
@@ -53,12 +61,7 @@ export interface ParsedMessage {
 export async function parseMessage(raw: Uint8Array): Promise<Verdict<ParsedMessage>> {
   let email: Email;
   try {
-    email = await PostalMime.parse(raw, {
-      attachmentEncoding: 'arraybuffer',
-      maxNestingDepth: LIMITS.MAX_MIME_DEPTH,
-      maxHeadersSize: LIMITS.MAX_HEADER_BYTES,
-      maxRfc822NestingDepth: LIMITS.MAX_RFC822_DEPTH,
-    });
+    email = await PostalMime.parse(raw, POSTAL_MIME_LIMITS);
   } catch (err) {
     return fail(`message could not be parsed: ${describe(err)}`);
   }

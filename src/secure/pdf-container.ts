@@ -12,6 +12,7 @@ import { PDFArray, PDFDict, PDFDocument, PDFHeader, PDFHexString, PDFRef, PDFStr
 import PostalMime, { type Email } from 'postal-mime';
 import { IntentmailError } from '../core/errors.ts';
 import { LIMITS } from '../core/limits.ts';
+import { POSTAL_MIME_LIMITS } from '../message/parse.ts';
 import { htmlToText } from '../message/html-text.ts';
 import { assembleMessage, base64Lines, multipartBody, newBoundary, splitForProtection } from './mime.ts';
 
@@ -41,12 +42,7 @@ export interface ContainerContent {
 export async function containerContentOf(raw: Uint8Array): Promise<ContainerContent> {
   let email: Email;
   try {
-    email = await PostalMime.parse(raw, {
-      attachmentEncoding: 'arraybuffer',
-      maxNestingDepth: LIMITS.MAX_MIME_DEPTH,
-      maxHeadersSize: LIMITS.MAX_HEADER_BYTES,
-      maxRfc822NestingDepth: LIMITS.MAX_RFC822_DEPTH,
-    });
+    email = await PostalMime.parse(raw, POSTAL_MIME_LIMITS);
   } catch (cause) {
     throw new IntentmailError('validation_failed', 'the message for the PDF container cannot be parsed', { cause });
   }

@@ -9,6 +9,7 @@ import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import PostalMime from 'postal-mime';
 import { LIMITS } from '../core/limits.ts';
+import { POSTAL_MIME_LIMITS } from '../message/parse.ts';
 import type { StepInvocation, StepMessage } from './types.ts';
 
 /** An attachment as the payload describes it; `content` (base64) only when it fit the inline budget. */
@@ -38,12 +39,7 @@ async function attachmentsWithContent(message: StepMessage, budget: number): Pro
   if (budget <= 0 || facts.length === 0 || !facts.some((a) => a.size <= budget)) return described;
   let contents: Uint8Array[] = [];
   try {
-    const email = await PostalMime.parse(message.raw, {
-      attachmentEncoding: 'arraybuffer',
-      maxNestingDepth: LIMITS.MAX_MIME_DEPTH,
-      maxHeadersSize: LIMITS.MAX_HEADER_BYTES,
-      maxRfc822NestingDepth: LIMITS.MAX_RFC822_DEPTH,
-    });
+    const email = await PostalMime.parse(message.raw, POSTAL_MIME_LIMITS);
     contents = email.attachments.map((a) => (typeof a.content === 'string' ? new TextEncoder().encode(a.content) : new Uint8Array(a.content)));
   } catch {
     return described;
