@@ -46,6 +46,24 @@ async function guard<T>(what: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The columns an import may update on an existing key. */
+function mutableColumns(key: Parameters<KeyRepository['upsert']>[0]) {
+  return {
+    addresses: key.addresses,
+    subject: key.subject,
+    issuer: key.issuer,
+    notBefore: key.notBefore,
+    notAfter: key.notAfter,
+    publicData: key.publicData,
+    secretCiphertext: key.secret?.ciphertext ?? null,
+    secretWrappedKey: key.secret?.wrappedKey ?? null,
+    secretKeyId: key.secret?.keyId ?? null,
+    details: key.details,
+    source: key.source,
+    updatedAt: key.updatedAt,
+  };
+}
+
 /** A KeyRepository over a drizzle database handle (src/store/driver.ts). */
 export function drizzleKeyRepository(db: Db): KeyRepository {
   return {
@@ -53,42 +71,9 @@ export function drizzleKeyRepository(db: Db): KeyRepository {
       guard('store key', async () => {
         const rows = await db
           .insert(tenantKeys)
-          .values({
-            id: key.id,
-            tenant: key.tenant,
-            kind: key.kind,
-            fingerprint: key.fingerprint,
-            addresses: key.addresses,
-            subject: key.subject,
-            issuer: key.issuer,
-            notBefore: key.notBefore,
-            notAfter: key.notAfter,
-            publicData: key.publicData,
-            secretCiphertext: key.secret?.ciphertext ?? null,
-            secretWrappedKey: key.secret?.wrappedKey ?? null,
-            secretKeyId: key.secret?.keyId ?? null,
-            details: key.details,
-            source: key.source,
-            createdAt: key.createdAt,
-            updatedAt: key.updatedAt,
-          })
-          .onConflictDoUpdate({
-            target: [tenantKeys.tenant, tenantKeys.kind, tenantKeys.fingerprint],
-            set: {
-              addresses: key.addresses,
-              subject: key.subject,
-              issuer: key.issuer,
-              notBefore: key.notBefore,
-              notAfter: key.notAfter,
-              publicData: key.publicData,
-              secretCiphertext: key.secret?.ciphertext ?? null,
-              secretWrappedKey: key.secret?.wrappedKey ?? null,
-              secretKeyId: key.secret?.keyId ?? null,
-              details: key.details,
-              source: key.source,
-              updatedAt: key.updatedAt,
-            },
-          })
+          .values({ id: key.id, tenant: key.tenant, kind: key.kind, fingerprint: key.fingerprint, createdAt: key.createdAt, ...mutableColumns(key) })
+          // Re-importing the same key (same tenant, kind, fingerprint) refreshes what may change; id and createdAt stay.
+          .onConflictDoUpdate({ target: [tenantKeys.tenant, tenantKeys.kind, tenantKeys.fingerprint], set: mutableColumns(key) })
           .returning({ id: tenantKeys.id });
         return { id: rows[0].id, created: rows[0].id === key.id };
       }),
