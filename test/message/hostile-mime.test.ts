@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LIMITS } from '../../src/core/limits.ts';
-import { guardMessage, parseContentType } from '../../src/message/guard.ts';
+import { guardMessage } from '../../src/message/guard.ts';
+import { parseContentType } from '../../src/message/content-type.ts';
 import { parseMessage } from '../../src/message/parse.ts';
 
 const TESTDATA = new URL('../../../shared/testdata/', import.meta.url);
