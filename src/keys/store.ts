@@ -6,20 +6,20 @@
  * sign. Every method takes the tenant; one tenant's entries are invisible to every other.
  */
 import { Buffer } from 'node:buffer';
-import { createPrivateKey, createPublicKey, hkdfSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, hkdfSync, randomUUID, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import type { AuditEvent } from '../core/audit-event.ts';
 import { IntentmailError } from '../core/errors.ts';
-import { LIMITS } from '../core/limits.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { openMessage, sealMessage } from '../crypto/envelope.ts';
-import { parseAsn1Prefix } from '../secure/asn1.ts';
 import type { CmsSigner, KeyTransport } from '../secure/cms.ts';
-import { OID } from '../secure/oids.ts';
 import { PGP_CONFIG, pgpKeyEmails, pgpKeyProblem } from '../secure/pgp.ts';
-import { buildChain, certificateProblems, crlSignedBy, parseCertificate, parseCrl, type Certificate, type Crl } from '../secure/x509.ts';
+import { buildChain, certificateProblems, crlSignedBy, parseCrl, type Certificate, type Crl } from '../secure/x509.ts';
 import { readKeyFile, type Material } from './material.ts';
 import type { KeyEntry, KeyKind, KeyRepository, KeySource, StoredKey } from './types.ts';
+import { auditEvent, ok, refused, publicView, certDetails, certsOf, sameKey, transportFor, type LearnContext } from './entries.ts';
+
+export type { LearnContext } from './entries.ts';
 
 /** A file handed to `importFiles`: a name for messages and its bytes. */
 export interface KeyFile {
@@ -429,93 +429,3 @@ export class KeyStore {
     await this.#audit(auditEvent(tenant, type, params, status, reason, entry.id, actor, permitted, intent, this.#clock.now()));
   }
 }
-
-/** Where a learned key came from (for the store entry and the audit record). */
-export interface LearnContext {
-  /** `smime-signature`, `autocrypt`, or `attachment NAME`. */
-  source: string;
-  /** The authenticated sender the key is for. */
-  sender: string;
-  intent: string | null;
-}
-
-function auditEvent(
-  tenant: string,
-  type: string,
-  parameters: Record<string, unknown>,
-  status: string,
-  reason: string,
-  resourceId: string | null,
-  actor: string | null,
-  permitted: boolean,
-  intent: string | null,
-  now: Date,
-): AuditEvent {
-  return {
-    eventId: randomUUID(),
-    timestamp: now.toISOString(),
-    tenant,
-    actor: { email: actor, verified: actor !== null, ip: null, helo: null },
-    action: { type, target: Array.isArray(parameters.addresses) ? (parameters.addresses as string[]).join(', ') || null : null, intent, parameters },
-    authentication: null,
-    authorization: { permitted, role: null, policy: null, reason },
-    result: { status, resourceId },
-  };
-}
-
-function ok(file: string, kind: KeyKind, id: string, created: boolean, fingerprint: string, subject: string, addresses: string[], reason: string): ImportOutcome {
-  return { file, kind, status: created ? 'imported' : 'updated', id, fingerprint, subject, addresses, reason };
-}
-
-function refused(file: string, kind: KeyKind, cert: Certificate | null, reason: string): ImportOutcome {
-  return { file, kind, status: 'refused', id: null, fingerprint: cert?.fingerprint ?? null, subject: cert?.subject ?? null, addresses: cert?.emails ?? [], reason };
-}
-
-function publicView(s: StoredKey): KeyEntry {
-  return {
-    id: s.id,
-    tenant: s.tenant,
-    kind: s.kind,
-    fingerprint: s.fingerprint,
-    addresses: s.addresses,
-    subject: s.subject,
-    issuer: s.issuer,
-    notBefore: s.notBefore,
-    notAfter: s.notAfter,
-    source: s.source,
-    details: s.details,
-    hasSecret: s.secret !== null,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-  };
-}
-
-function certDetails(cert: Certificate): Record<string, unknown> {
-  return { keyType: cert.keyType, rsaBits: cert.rsaBits, keyUsage: cert.keyUsage, extKeyUsage: cert.extKeyUsage, serial: cert.serial.toString('hex') };
-}
-
-/** The certificates stored for an X.509 entry: DER certificates back to back, leaf first. */
-function certsOf(data: Uint8Array): Certificate[] {
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const out: Certificate[] = [];
-  let offset = 0;
-  while (offset < bytes.length && out.length < LIMITS.MAX_CERT_CHAIN_LENGTH + 1) {
-    const node = parseAsn1Prefix(bytes, offset);
-    out.push(parseCertificate(bytes.subarray(offset, node.end)));
-    offset = node.end;
-  }
-  return out;
-}
-
-/** Whether a private key belongs to a certificate's public key. */
-function sameKey(priv: KeyObject, pub: KeyObject): boolean {
-  const a = createPublicKey(priv).export({ type: 'spki', format: 'der' });
-  return Buffer.compare(a, pub.export({ type: 'spki', format: 'der' })) === 0;
-}
-
-/** RSAES-OAEP when the recipient said it can (smimeCapabilities seen in its signatures), PKCS#1 v1.5 otherwise. */
-function transportFor(details: Record<string, unknown>): KeyTransport {
-  const caps = Array.isArray(details.capabilities) ? (details.capabilities as string[]) : [];
-  return caps.includes(OID.rsaesOaep) ? 'rsa-oaep' : 'rsa-pkcs1';
-}
-
